@@ -1,0 +1,221 @@
+/**
+ * Test helpers shared by every suite: free ports, waiting for a condition with a deadline,
+ * spawning the real CLI and real redis-server with cleanup registered at once.
+ *
+ * Cleanup: every helper that starts something registers its stop with vitest's
+ * `onTestFinished` when called inside a test, or returns a handle the caller stops in
+ * `afterAll`/`afterEach`.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const CLI = join(ROOT, "dist/cli/main.js");
+
+/** A port that was free a moment ago (bind 0, read it back, close). */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  const srv: Server = createServer();
+  await new Promise<void>((res, rej) => {
+    srv.once("error", rej);
+    srv.listen(0, host, () => res());
+  });
+  const addr = srv.address();
+  await new Promise<void>((res) => srv.close(() => res()));
+  if (addr === null || typeof addr === "string") throw new Error("no port");
+  return addr.port;
+}
+
+export interface WaitOptions {
+  /** Give up after this many ms (default 5000). */
+  timeout?: number;
+  /** Poll every this many ms (default 10). */
+  interval?: number;
+  /** Named in the error when the deadline passes. */
+  what?: string;
+}
+
+/** Polls `check` until it returns a truthy value (returned) or the deadline passes (throws). */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  opts: WaitOptions = {},
+): Promise<NonNullable<T>> {
+  const timeout = opts.timeout ?? 5000;
+  const interval = opts.interval ?? 10;
+  const deadline = Date.now() + timeout;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? `: ${lastError.message}` : "";
+      throw new Error(`timed out after ${timeout} ms waiting for ${opts.what ?? "a condition"}${why}`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** A temporary folder removed by the returned function. */
+export function tempDir(prefix = "fulcrum-test-"): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  /** Everything written so far. */
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or signal name) once the process has ended. */
+  exited: Promise<number | string>;
+  /** Sends a signal if still running. */
+  kill: (signal?: NodeJS.Signals) => void;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when gone. */
+  stop: (graceMs?: number) => Promise<void>;
+}
+
+/** Spawns a command with output captured; the caller (or `track`) stops it. */
+export function spawnProc(
+  cmd: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Proc {
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    err += d;
+  });
+  const exited = new Promise<number | string>((res) => {
+    child.once("exit", (code, signal) => res(code ?? signal ?? -1));
+    child.once("error", () => res(-1));
+  });
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+  });
+  const kill = (signal: NodeJS.Signals = "SIGTERM") => {
+    if (!ended && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  return {
+    child,
+    pid: child.pid ?? -1,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    kill,
+    stop: async (graceMs = 3000) => {
+      if (ended) return;
+      kill("SIGCONT");
+      kill("SIGTERM");
+      const t = setTimeout(() => kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Runs the real `fulcrum` CLI (compiled) as users run it. */
+export function spawnCli(
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Proc {
+  return spawnProc(process.execPath, [CLI, ...args], opts);
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export async function runCli(
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeout?: number } = {},
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const p = spawnCli(args, opts);
+  const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeout ?? 15_000);
+  const code = await p.exited;
+  clearTimeout(timer);
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  proc: Proc;
+  dir: string;
+  stop: () => Promise<void>;
+  /** Starts it again on the same port (after stop or a kill). */
+  restart: () => Promise<void>;
+}
+
+/** Starts a real redis-server on a free loopback port, data in a temp folder. */
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = tempDir("fulcrum-redis-");
+  const start = async (): Promise<Proc> => {
+    const proc = spawnProc("redis-server", [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir.path,
+    ]);
+    await waitFor(() => proc.stdout().includes("Ready to accept connections"), {
+      timeout: 10_000,
+      what: `redis-server on port ${port}`,
+    });
+    return proc;
+  };
+  const server: RedisServer = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir: dir.path,
+    proc: await start(),
+    stop: async () => {
+      await server.proc.stop();
+    },
+    restart: async () => {
+      await server.proc.stop();
+      server.proc = await start();
+    },
+  };
+  const originalStop = server.stop;
+  server.stop = async () => {
+    await originalStop();
+    dir.remove();
+  };
+  return server;
+}
+
+/** True when no process with this pid exists any more. */
+export function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
