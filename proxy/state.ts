@@ -1,0 +1,195 @@
+/**
+ * Live state of a running node: per-proxy and per-server counters and server status. The
+ * request path increments counters, health checks set check results, the stats page and CSV
+ * read them. Plain mutable records (no getters) so the hot path stays cheap; everything here
+ * is owned by one node and never shared across processes.
+ */
+import type { ProxyModel, ServerModel } from "./config/model.js";
+
+/** Counters HAProxy keeps for frontends, backends and servers (the CSV's columns). */
+export interface Counters {
+  /** Current sessions (connections for a frontend, in-flight requests for backend/server). */
+  scur: number;
+  smax: number;
+  /** Total sessions. */
+  stot: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Requests denied (security). */
+  dreq: number;
+  dresp: number;
+  /** Request errors (frontend): bad requests, client timeouts before a request. */
+  ereq: number;
+  /** Connection errors to servers. */
+  econ: number;
+  /** Response errors (bad response, server abort during response). */
+  eresp: number;
+  /** Retries and redispatches (warnings). */
+  wretr: number;
+  wredis: number;
+  /** HTTP responses by class: index 0 = 1xx ... 4 = 5xx, 5 = other. */
+  hrsp: [number, number, number, number, number, number];
+  /** Total HTTP requests. */
+  reqTot: number;
+  cliAbrt: number;
+  srvAbrt: number;
+  /** Times a server/backend was chosen by the balancer (lbtot). */
+  lbtot: number;
+  /** Connections intercepted (stats, monitor) for frontends. */
+  intercepted: number;
+  /** Epoch ms of the last session, or 0. */
+  lastSess: number;
+  /** Rate meters: events in the current and previous second. */
+  sessRate: RateMeter;
+  reqRate: RateMeter;
+  /** Highest per-second rates seen. */
+  rateMax: number;
+  reqRateMax: number;
+  /** Moving averages over the last 1024 requests (ms), HAProxy's qtime/ctime/rtime/ttime. */
+  qtime: number;
+  ctime: number;
+  rtime: number;
+  ttime: number;
+  /** Connections currently waiting in a queue, and the maximum seen. */
+  qcur: number;
+  qmax: number;
+  /** Failed and reused connections to servers. */
+  connect: number;
+  reuse: number;
+}
+
+/** A per-second event counter: `curr` for the running second, `prev` for the last whole one. */
+export interface RateMeter {
+  second: number;
+  curr: number;
+  prev: number;
+}
+
+export function newRateMeter(): RateMeter {
+  return { second: 0, curr: 0, prev: 0 };
+}
+
+export function newCounters(): Counters {
+  return {
+    scur: 0,
+    smax: 0,
+    stot: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    dreq: 0,
+    dresp: 0,
+    ereq: 0,
+    econ: 0,
+    eresp: 0,
+    wretr: 0,
+    wredis: 0,
+    hrsp: [0, 0, 0, 0, 0, 0],
+    reqTot: 0,
+    cliAbrt: 0,
+    srvAbrt: 0,
+    lbtot: 0,
+    intercepted: 0,
+    lastSess: 0,
+    sessRate: newRateMeter(),
+    reqRate: newRateMeter(),
+    rateMax: 0,
+    reqRateMax: 0,
+    qtime: 0,
+    ctime: 0,
+    rtime: 0,
+    ttime: 0,
+    qcur: 0,
+    qmax: 0,
+    connect: 0,
+    reuse: 0,
+  };
+}
+
+/** Adds one event to a rate meter at time `nowMs`; returns the rate of the current second. */
+export function rateAdd(m: RateMeter, nowMs: number): number {
+  const sec = Math.floor(nowMs / 1000);
+  if (sec !== m.second) {
+    m.prev = sec === m.second + 1 ? m.curr : 0;
+    m.curr = 0;
+    m.second = sec;
+  }
+  m.curr++;
+  return m.curr;
+}
+
+/** Events per second as HAProxy reports them (the last complete second, smoothed by the current one). */
+export function rateRead(m: RateMeter, nowMs: number): number {
+  const sec = Math.floor(nowMs / 1000);
+  if (sec === m.second) {
+    const frac = (nowMs % 1000) / 1000;
+    return Math.round(m.prev * (1 - frac) + m.curr);
+  }
+  if (sec === m.second + 1) {
+    const frac = (nowMs % 1000) / 1000;
+    return Math.round(m.curr * (1 - frac));
+  }
+  return 0;
+}
+
+/** Operator-set administrative state (`set server ... state`), shared by an HA pair. */
+export type AdminState = "ready" | "drain" | "maint";
+
+/** Result of the last health check, as the stats page and CSV show it. */
+export interface CheckResult {
+  /** HAProxy's check status code: "L7OK", "L7STS", "L4CON", "L4TOUT", "L7TOUT", "L6RSP", "INI", ... */
+  status: string;
+  /** HTTP status for L7 checks, or undefined. */
+  code?: number;
+  /** Duration in ms, or undefined when not applicable. */
+  durationMs?: number;
+  /** Short description, e.g. "Layer7 check passed". */
+  desc: string;
+  /** Epoch ms when it ended. */
+  at: number;
+}
+
+export interface ServerRuntime {
+  readonly cfg: ServerModel;
+  readonly backend: BackendRuntime;
+  /** Operational state from health checks (true when checks are off). */
+  up: boolean;
+  /** Health counter 0 .. rise+fall-1, as HAProxy (see health/). */
+  health: number;
+  admin: AdminState;
+  /** Effective weight now (slowstart ramps it). */
+  effectiveWeight: number;
+  /** Requests currently being served by this server (for maxconn and leastconn). */
+  active: number;
+  counters: Counters;
+  lastCheck?: CheckResult;
+  /** Epoch ms of the last UP/DOWN change, for lastchg. */
+  lastChange: number;
+  /** Total ms spent DOWN, and when the current DOWN period started (0 when up). */
+  downTime: number;
+  downSince: number;
+  /** Failed checks and UP->DOWN transitions. */
+  chkfail: number;
+  chkdown: number;
+}
+
+export interface BackendRuntime {
+  readonly cfg: ProxyModel;
+  readonly servers: ServerRuntime[];
+  counters: Counters;
+  lastChange: number;
+  downTime: number;
+  downSince: number;
+  chkdown: number;
+}
+
+export interface FrontendRuntime {
+  readonly cfg: ProxyModel;
+  counters: Counters;
+  /** Current client connections (for frontend maxconn). */
+  conns: number;
+}
+
+/** Usable for new traffic: up (or unchecked), not in maint, not drained, weight > 0. */
+export function isUsable(s: ServerRuntime): boolean {
+  return s.up && s.admin === "ready" && s.effectiveWeight > 0;
+}
