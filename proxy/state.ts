@@ -193,3 +193,10 @@ export interface FrontendRuntime {
 export function isUsable(s: ServerRuntime): boolean {
   return s.up && s.admin === "ready" && s.effectiveWeight > 0;
 }
+
+/** Counts one HTTP response in `hrsp` by its class (1xx..5xx, other). */
+export function countStatus(c: Counters, status: number): void {
+  const cls = Math.floor(status / 100);
+  const idx = cls >= 1 && cls <= 5 ? cls - 1 : 5;
+  c.hrsp[idx] = (c.hrsp[idx] ?? 0) + 1;
+}

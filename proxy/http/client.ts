@@ -1,0 +1,336 @@
+/**
+ * One client connection (HAProxy's "session"): reads request heads one after another,
+ * guards them, and hands each to an Exchange (HAProxy's "stream") that carries it to a
+ * server and the response back. Keep-alive, pipelining (one exchange at a time, later
+ * bytes held), timeouts and the log of requests that never became an exchange live here.
+ */
+import type { Socket } from "node:net";
+import { countStatus } from "../state.js";
+import { Exchange } from "./exchange.js";
+import { type ParseFailure, parseRequestHead } from "./h1.js";
+import type { ExchangeLog, FrontendPlan, NodeContext } from "./plan.js";
+
+enum State {
+  /** Waiting for (the rest of) a request head. */
+  Head,
+  /** An exchange runs. */
+  Exchange,
+  Closed,
+}
+
+/** `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket) is logged as 1.2.3.4, as HAProxy. */
+export function plainIp(addr: string | undefined): string {
+  if (!addr) return "-";
+  return addr.startsWith("::ffff:") && addr.includes(".") ? addr.slice(7) : addr;
+}
+
+export class ClientConnection {
+  readonly socket: Socket;
+  readonly fe: FrontendPlan;
+  readonly node: NodeContext;
+  readonly srcIp: string;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  private state = State.Head;
+  /** Bytes received and not yet consumed (a partial head, or pipelined requests). */
+  private buf: Buffer | null = null;
+  private exchange: Exchange | null = null;
+  /** When the current request's first byte arrived (or the connection was accepted). */
+  private requestStart: number;
+  private timer: NodeJS.Timeout | null = null;
+  private timerWhy: "request" | "keepalive" | "client" = "request";
+  /** Requests served on this connection. */
+  private served = 0;
+  /** The client half-closed (FIN). */
+  clientEnded = false;
+
+  constructor(socket: Socket, fe: FrontendPlan, node: NodeContext) {
+    this.socket = socket;
+    this.fe = fe;
+    this.node = node;
+    this.srcIp = plainIp(socket.remoteAddress);
+    this.srcPort = socket.remotePort ?? 0;
+    this.dstPort = socket.localPort ?? 0;
+    this.requestStart = node.now();
+    node.actconn++;
+    fe.rt.conns++;
+    const c = fe.rt.counters;
+    c.scur++;
+    c.stot++;
+    if (c.scur > c.smax) c.smax = c.scur;
+    socket.setNoDelay(true);
+    socket.on("data", (d: Buffer) => this.onData(d));
+    socket.on("end", () => this.onEnd());
+    socket.on("error", () => this.onClose(true));
+    socket.on("close", () => this.onClose(false));
+    socket.on("drain", () => this.exchange?.onClientDrain());
+    this.armHeadTimer(false);
+  }
+
+  // ---- timers ---------------------------------------------------------------------------
+
+  /** Arms the wait for a request head: `timeout http-request`, or keep-alive's, or client's. */
+  private armHeadTimer(keepAlive: boolean): void {
+    const t = this.fe.timeouts;
+    let ms: number | undefined;
+    if (keepAlive) {
+      ms = t.httpKeepAlive ?? t.httpRequest ?? t.client;
+      this.timerWhy = t.httpKeepAlive !== undefined || t.httpRequest === undefined ? "keepalive" : "request";
+    } else {
+      ms = t.httpRequest ?? t.client;
+      this.timerWhy = t.httpRequest !== undefined ? "request" : "client";
+    }
+    this.setTimer(ms);
+  }
+
+  private setTimer(ms: number | undefined): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = ms === undefined ? null : setTimeout(() => this.onHeadTimeout(), ms);
+  }
+
+  clearTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private onHeadTimeout(): void {
+    this.timer = null;
+    if (this.state !== State.Head) return;
+    const partial = this.buf !== null && this.buf.length > 0;
+    if (!partial && this.served > 0) {
+      // An idle keep-alive connection: closed silently, as HAProxy does.
+      this.close();
+      return;
+    }
+    if (!partial && this.timerWhy === "keepalive") {
+      this.close();
+      return;
+    }
+    // HAProxy answers 408 when a request (even an empty one) did not arrive in time.
+    this.fe.rt.counters.ereq++;
+    this.rejectHead(
+      408,
+      "cR--",
+      partial ? this.buf!.toString("latin1", 0, Math.min(this.buf!.length, 1024)) : "",
+      !partial,
+    );
+  }
+
+  // ---- input ----------------------------------------------------------------------------
+
+  private onData(d: Buffer): void {
+    if (this.state === State.Closed) return;
+    if (this.state === State.Exchange) {
+      const ex = this.exchange!;
+      if (ex.isTunnel) {
+        ex.onTunnelData(d);
+        return;
+      }
+      if (ex.wantsRequestBody()) {
+        const rest = ex.onClientBody(d, 0);
+        if (rest !== null) this.hold(rest);
+        return;
+      }
+      this.hold(d);
+      return;
+    }
+    if (this.buf === null || this.buf.length === 0) {
+      this.buf = d;
+      this.requestStart = this.node.now();
+    } else {
+      this.buf = Buffer.concat([this.buf, d]);
+    }
+    this.tryHead();
+  }
+
+  /** Bytes after a request body (a pipelined request) given back by the exchange. */
+  holdBack(d: Buffer): void {
+    this.hold(d);
+  }
+
+  /** Keeps bytes that arrived while an exchange runs (pipelined requests) and stops reading. */
+  private hold(d: Buffer): void {
+    if (d.length === 0) return;
+    this.buf = this.buf && this.buf.length > 0 ? Buffer.concat([this.buf, d]) : d;
+    this.socket.pause();
+  }
+
+  private tryHead(): void {
+    const buf = this.buf!;
+    const r = parseRequestHead(buf, 0, this.fe.limits);
+    if (r === null) return;
+    if (!r.ok) {
+      this.badRequest(r, buf);
+      return;
+    }
+    const rest = r.length === buf.length ? null : buf.subarray(r.length);
+    this.buf = null;
+    this.clearTimer();
+    this.state = State.Exchange;
+    this.served++;
+    this.fe.rt.counters.reqTot++;
+    const ex = new Exchange(this, r.head, this.requestStart, this.node.now());
+    this.exchange = ex;
+    ex.start(rest);
+  }
+
+  private badRequest(f: ParseFailure, buf: Buffer): void {
+    this.fe.rt.counters.ereq++;
+    this.node.debug?.(`bad request from ${this.srcIp}:${this.srcPort}: ${f.reason} at byte ${f.at}`);
+    this.rejectHead(f.status, "PR--", "", true);
+    void buf;
+  }
+
+  /** Answers an error before any exchange, logs it as <BADREQ>, closes. */
+  private rejectHead(status: number, termination: string, _line: string, badreq: boolean): void {
+    this.state = State.Closed;
+    const bytes = this.fe.errorResponse(status);
+    this.countStatus(status);
+    const now = this.node.now();
+    this.fe.log({
+      ...this.baseLog(this.requestStart),
+      tr: now - this.requestStart,
+      ta: now - this.requestStart,
+      status,
+      bytesOut: bytes.length,
+      termination,
+      requestLine: "<BADREQ>",
+      badRequest: badreq,
+    });
+    this.socket.end(bytes);
+    this.socket.destroySoon();
+  }
+
+  countStatus(status: number): void {
+    countStatus(this.fe.rt.counters, status);
+  }
+
+  /** Log fields known from the connection alone. */
+  baseLog(acceptDate: number): ExchangeLog {
+    return {
+      clientIp: this.srcIp,
+      clientPort: this.srcPort,
+      acceptDate,
+      frontend: this.fe.cfg.name,
+      backend: this.fe.cfg.name,
+      server: "<NOSRV>",
+      tr: -1,
+      tw: -1,
+      tc: -1,
+      trs: -1,
+      ta: 0,
+      status: -1,
+      bytesOut: 0,
+      bytesIn: 0,
+      termination: "----",
+      clientCookie: "-",
+      serverCookie: "-",
+      retries: 0,
+      redispatched: false,
+      srvQueue: 0,
+      backendQueue: 0,
+      requestLine: "",
+      badRequest: false,
+      actconn: this.node.actconn,
+      feconn: this.fe.rt.conns,
+      beconn: 0,
+      srvconn: 0,
+    };
+  }
+
+  private onEnd(): void {
+    this.clientEnded = true;
+    if (this.state === State.Head) {
+      if (this.buf !== null && this.buf.length > 0) {
+        // A partial request then FIN: HAProxy answers 400.
+        this.fe.rt.counters.ereq++;
+        this.rejectHead(400, "CR--", "", true);
+        return;
+      }
+      if (this.served === 0 && this.fe.logNull) {
+        // A connection that sent nothing (dontlognull off): logged as <BADREQ>.
+        const now = this.node.now();
+        this.fe.log({
+          ...this.baseLog(this.requestStart),
+          tr: -1,
+          ta: now - this.requestStart,
+          status: -1,
+          termination: "CR--",
+          requestLine: "<BADREQ>",
+          badRequest: true,
+        });
+      }
+      this.close();
+      return;
+    }
+    this.exchange?.onClientEnd();
+  }
+
+  private onClose(_error: boolean): void {
+    if (this.state === State.Closed) {
+      this.release();
+      return;
+    }
+    const wasHead = this.state === State.Head;
+    this.state = State.Closed;
+    if (!wasHead) this.exchange?.onClientClose();
+    this.release();
+  }
+
+  private released = false;
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.clearTimer();
+    this.node.actconn--;
+    this.fe.rt.conns--;
+    this.fe.rt.counters.scur--;
+  }
+
+  close(): void {
+    if (this.state !== State.Closed) this.state = State.Closed;
+    this.clearTimer();
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+
+  /** Pauses/resumes reading the client (backpressure from the server side). */
+  pause(): void {
+    this.socket.pause();
+  }
+  resume(): void {
+    if (this.state === State.Exchange && this.exchange?.wantsRequestBody()) this.socket.resume();
+  }
+
+  /** Arms `timeout client` while the exchange waits on the client (body or a blocked write). */
+  armClientTimeout(onTimeout: () => void): void {
+    const ms = this.fe.timeouts.client;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = ms === undefined ? null : setTimeout(onTimeout, ms);
+  }
+
+  /** Called by the exchange when it is over. */
+  exchangeDone(keepAlive: boolean): void {
+    this.exchange = null;
+    this.clearTimer();
+    if (!keepAlive || this.socket.destroyed || this.clientEnded) {
+      if (this.clientEnded || !keepAlive) {
+        this.state = State.Closed;
+        if (!this.socket.destroyed) this.socket.end();
+        this.socket.destroySoon();
+      }
+      return;
+    }
+    this.state = State.Head;
+    this.socket.resume();
+    if (this.buf !== null && this.buf.length > 0) {
+      this.requestStart = this.node.now();
+      this.armHeadTimer(true);
+      this.tryHead();
+    } else {
+      this.buf = null;
+      this.armHeadTimer(true);
+    }
+  }
+}

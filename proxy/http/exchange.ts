@@ -1,0 +1,881 @@
+/**
+ * One request and its response (HAProxy's "stream"), as a sequence of named steps:
+ *
+ *   guard -> intercept -> route -> choose -> queue -> connect -> sendRequest
+ *         -> responseHead -> relay body -> finish (log, release)
+ *
+ * Each step either moves on or ends the exchange with a status and a termination state
+ * (the four letters of HAProxy's log). Nothing is retried once request bytes have left for
+ * a server, except an idempotent request without a body on a reused keep-alive connection
+ * the server had closed.
+ */
+
+import { countStatus } from "../state.js";
+import { type BodyDecoder, createDecoder, type Framing, requestFraming, responseFraming } from "./body.js";
+import type { ClientConnection } from "./client.js";
+import {
+  type Headers,
+  headerIndex,
+  parseResponseHead,
+  type RequestHead,
+  type ResponseHead,
+  serialiseHeaders,
+} from "./h1.js";
+import type { BackendPlan, Choice, LocalResponse, RequestInfo, ServerPlan } from "./plan.js";
+import type { ConnectError, UpstreamConn, UpstreamOwner } from "./upstream.js";
+
+enum Phase {
+  Request = "R",
+  Queue = "Q",
+  Connect = "C",
+  Headers = "H",
+  Data = "D",
+  Last = "L",
+  Done = "-",
+}
+
+/** Methods HAProxy (RFC 9110) considers idempotent: safe to resend on a fresh connection. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+/** Bytes of request body buffered while no server connection exists yet, before pausing. */
+const PENDING_LIMIT = 64 * 1024;
+
+function splitUri(uri: string): { path: string; query: string } {
+  let s = uri;
+  // Absolute form: scheme://authority/path
+  if (s.charCodeAt(0) !== 47 /* / */) {
+    const scheme = s.indexOf("://");
+    if (scheme !== -1) {
+      const slash = s.indexOf("/", scheme + 3);
+      s = slash === -1 ? "/" : s.slice(slash);
+    }
+  }
+  const q = s.indexOf("?");
+  return q === -1 ? { path: s, query: "" } : { path: s.slice(0, q), query: s.slice(q + 1) };
+}
+
+/** Connection header tokens other than close/keep-alive, in their original spelling. */
+function connectionTokens(h: Headers): {
+  close: boolean;
+  keepAlive: boolean;
+  upgrade: boolean;
+  others: string[];
+} {
+  const r = { close: false, keepAlive: false, upgrade: false, others: [] as string[] };
+  for (let i = 0; i < h.names.length; i++) {
+    if (h.names[i] !== "connection") continue;
+    for (const part of h.values[i]!.split(",")) {
+      const t = part.trim();
+      if (!t) continue;
+      const l = t.toLowerCase();
+      if (l === "close") r.close = true;
+      else if (l === "keep-alive") r.keepAlive = true;
+      else {
+        if (l === "upgrade") r.upgrade = true;
+        r.others.push(t);
+      }
+    }
+  }
+  return r;
+}
+
+/** Replaces the Connection header(s) by `value` at the first one's place (removed when empty). */
+function setConnection(h: Headers, others: string[], add: string | null): void {
+  const tokens = add ? [...others, add] : others;
+  let first = -1;
+  for (let i = h.names.length - 1; i >= 0; i--) {
+    if (h.names[i] === "connection") {
+      if (first !== -1) {
+        h.names.splice(first, 1);
+        h.values.splice(first, 1);
+      }
+      first = i;
+    }
+  }
+  if (first === -1) {
+    if (tokens.length > 0) {
+      h.names.push("connection");
+      h.values.push(tokens.join(", "));
+    }
+    return;
+  }
+  if (tokens.length === 0) {
+    h.names.splice(first, 1);
+    h.values.splice(first, 1);
+  } else if (others.length === 0 && add) {
+    // Only our own token: HAProxy appends its connection header at the end.
+    h.names.splice(first, 1);
+    h.values.splice(first, 1);
+    h.names.push("connection");
+    h.values.push(add);
+  } else {
+    h.values[first] = tokens.join(", ");
+  }
+}
+
+export class Exchange implements UpstreamOwner {
+  private readonly conn: ClientConnection;
+  private readonly head: RequestHead;
+  private readonly t0: number;
+  private info!: RequestInfo;
+  private be: BackendPlan | undefined;
+  private choice: Choice | undefined;
+  private server: ServerPlan | undefined;
+  private up: UpstreamConn | null = null;
+  private phase: Phase = Phase.Request;
+
+  // request side
+  private framing!: Framing;
+  private reqDecoder: BodyDecoder | null = null;
+  private reqDone = true;
+  private pending: (Buffer | string)[] | null = null;
+  private pendingBytes = 0;
+  private requestSent = false;
+  private headBytes = "";
+  private clientWantsClose = false;
+  private upgradeRequested = false;
+
+  // response side
+  private resBuf: Buffer | null = null;
+  private res: ResponseHead | undefined;
+  private resDecoder: BodyDecoder | null = null;
+  private resFraming: Framing["kind"] = "none";
+  private resBytes = 0;
+  private resStarted = false;
+  private keepClient = false;
+  private keepServer = false;
+  private clientCookie = "-";
+  private serverCookie = "-";
+  private tunnel = false;
+
+  // attempts and timers (ms since t0, -1 = not reached)
+  private attempts = 0;
+  private redispatched = false;
+  private tw = -1;
+  private tc = -1;
+  private trs = -1;
+  private tConnectStart = 0;
+  private tSent = 0;
+  private cancelWait: (() => void) | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private taken = false;
+  private ended = false;
+  private blockedOnClient = false;
+
+  /** Time to receive the whole request head (HAProxy's TR). */
+  private readonly tr: number;
+
+  constructor(conn: ClientConnection, head: RequestHead, t0: number, headDone: number) {
+    this.conn = conn;
+    this.head = head;
+    this.t0 = t0;
+    this.tr = headDone - t0;
+  }
+
+  // ---- steps ----------------------------------------------------------------------------
+
+  start(rest: Buffer | null): void {
+    const c = this.conn;
+    const { path, query } = splitUri(this.head.uri);
+    this.info = {
+      head: this.head,
+      path,
+      query,
+      srcIp: c.srcIp,
+      srcPort: c.srcPort,
+      dstPort: c.dstPort,
+      fe: c.fe,
+    };
+    if (!this.stepGuard(rest)) return;
+    if (!this.stepIntercept()) return;
+    if (!this.stepRoute()) return;
+    this.stepChoose();
+  }
+
+  /** Framing checks; reads body bytes that came with the head, so a bad chunk is never sent. */
+  private stepGuard(rest: Buffer | null): boolean {
+    const h = this.head;
+    const f = requestFraming(h.headers, h.version);
+    if (!f.ok) {
+      this.conn.fe.rt.counters.ereq++;
+      this.conn.node.debug?.(`bad request from ${this.info.srcIp}: ${f.reason}`);
+      this.endLocal(this.localError(400, "PR"), true);
+      return false;
+    }
+    this.framing = f.framing;
+    this.reqDecoder = createDecoder(f.framing);
+    this.reqDone = this.reqDecoder === null;
+    const tokens = connectionTokens(h.headers);
+    this.clientWantsClose = h.version >= 11 ? tokens.close : !tokens.keepAlive;
+    this.upgradeRequested = tokens.upgrade && headerIndex(h.headers, "upgrade") !== -1;
+    this.pending = [];
+    if (rest !== null) {
+      const left = this.onClientBody(rest, 0);
+      if (this.ended) return false;
+      if (left !== null) this.conn.holdBack(left);
+    }
+    return true;
+  }
+
+  private stepIntercept(): boolean {
+    const local = this.conn.fe.intercept(this.info);
+    if (local === null) return true;
+    this.endLocal(local, false);
+    return false;
+  }
+
+  private stepRoute(): boolean {
+    this.be = this.conn.fe.route(this.info);
+    if (this.be === undefined) {
+      this.endLocal(this.localError(503, "SC"), true);
+      return false;
+    }
+    const c = this.be.rt.counters;
+    c.stot++;
+    c.reqTot++;
+    c.scur++;
+    if (c.scur > c.smax) c.smax = c.scur;
+    this.taken = true;
+    return true;
+  }
+
+  private stepChoose(): void {
+    const be = this.be!;
+    this.choice = be.choose(this.info);
+    this.clientCookie = this.choice.clientCookie;
+    this.server = this.choice.server;
+    if (this.server === undefined) {
+      // No server at all: HAProxy queues on the backend only when servers exist but are full.
+      this.fail(503, "S", Phase.Connect, "no server available");
+      return;
+    }
+    this.stepQueue();
+  }
+
+  private stepQueue(): void {
+    const be = this.be!;
+    const s = this.server!;
+    if (be.hasRoom(s)) {
+      this.tw = this.conn.node.now() - this.t0;
+      this.stepConnect();
+      return;
+    }
+    this.phase = Phase.Queue;
+    const qStart = this.conn.node.now();
+    this.cancelWait = be.enqueue(this.choice!.direct ? s : undefined, this.info, (srv, waited) => {
+      this.cancelWait = null;
+      if (srv === undefined) {
+        this.tw = this.conn.node.now() - this.t0;
+        this.fail(503, "s", Phase.Queue, `queue timeout after ${waited} ms`);
+        return;
+      }
+      this.server = srv;
+      this.tw = this.conn.node.now() - this.t0;
+      void qStart;
+      this.stepConnect();
+    });
+  }
+
+  private stepConnect(): void {
+    const be = this.be!;
+    const s = this.server!;
+    if (!this.ended && this.attempts === 0) {
+      be.take(s);
+      s.rt.counters.stot++;
+      s.rt.counters.lbtot++;
+    }
+    this.phase = Phase.Connect;
+    this.tConnectStart = this.conn.node.now();
+    // Reuse an idle keep-alive connection when there is one (never for a request with a body
+    // on its first try: a dead reused connection could not be retried safely).
+    const idle = s.pool.take();
+    if (idle) {
+      s.rt.counters.reuse++;
+      this.attach(idle);
+      return;
+    }
+    s.rt.counters.connect++;
+    this.cancelWait = s.pool.connect(be.timeouts.connect, (err, up) => {
+      this.cancelWait = null;
+      if (this.ended) {
+        up?.release();
+        return;
+      }
+      if (err) {
+        this.onConnectError(err);
+        return;
+      }
+      this.attach(up!);
+    });
+  }
+
+  private attach(up: UpstreamConn): void {
+    this.up = up;
+    up.owner = this;
+    this.tc = this.conn.node.now() - this.tConnectStart;
+    this.stepSendRequest();
+  }
+
+  /** A connection attempt failed: retry (same server, or another with redispatch) or give up. */
+  private onConnectError(err: ConnectError): void {
+    const be = this.be!;
+    const s = this.server!;
+    s.rt.counters.econ++;
+    be.rt.counters.econ++;
+    this.attempts++;
+    if (this.attempts > be.retries) {
+      this.tc = -1;
+      this.fail(
+        503,
+        err.kind === "timeout" ? "s" : "S",
+        Phase.Connect,
+        `connection to ${s.rt.cfg.name} failed: ${err.message}`,
+      );
+      return;
+    }
+    const lastRetry = this.attempts === be.retries;
+    const canRedispatch =
+      be.redispatch && (!s.rt.up || s.rt.admin !== "ready" || lastRetry || !this.choice!.direct);
+    let delay = 0;
+    if (canRedispatch) {
+      const other = be.balance(this.info, s);
+      if (other !== undefined && other !== s) {
+        this.conn.node.debug?.(
+          `retry ${this.attempts}/${be.retries}: redispatch from ${s.rt.cfg.name} to ${other.rt.cfg.name} (${err.message})`,
+        );
+        be.release(s);
+        this.server = other;
+        this.redispatched = true;
+        s.rt.counters.wredis++;
+        be.rt.counters.wredis++;
+        be.take(other);
+        other.rt.counters.stot++;
+        other.rt.counters.lbtot++;
+        this.insertCookieForRedispatch();
+        this.stepConnect();
+        return;
+      }
+    }
+    s.rt.counters.wretr++;
+    be.rt.counters.wretr++;
+    // HAProxy waits a turn-around of up to 1 s before retrying the same server after an
+    // error, but retries at once after a connect timeout (the time was already spent).
+    if (err.kind !== "timeout") delay = Math.min(1000, be.timeouts.connect ?? 1000);
+    this.conn.node.debug?.(
+      `retry ${this.attempts}/${be.retries} to ${s.rt.cfg.name} in ${delay} ms (${err.message})`,
+    );
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.ended) this.stepConnect();
+    }, delay);
+  }
+
+  /** After a redispatch the client gets the new server's cookie (when the backend inserts). */
+  private insertCookieForRedispatch(): void {
+    const ch = this.choice!;
+    if (this.be!.cfg.cookie?.mode === "insert" && !ch.insertCookie) {
+      this.choice = { ...ch, insertCookie: true, direct: false };
+    }
+  }
+
+  private stepSendRequest(): void {
+    const be = this.be!;
+    const up = this.up!;
+    const h = this.head;
+    const headers: Headers = { names: h.headers.names.slice(), values: h.headers.values.slice() };
+    be.rewriteRequest(this.info, headers, this.choice!);
+    const ff = this.conn.fe.forwardFor(be);
+    if (ff && !ff.skip(this.info.srcIp) && !(ff.ifNone && headerIndex(headers, ff.header) !== -1)) {
+      headers.names.push(ff.header);
+      headers.values.push(this.info.srcIp);
+    }
+    const tokens = connectionTokens(headers);
+    const serverClose = be.connMode !== "keep-alive" || this.conn.fe.connMode !== "keep-alive";
+    if (serverClose) setConnection(headers, tokens.others, "close");
+    else if (h.version < 11) setConnection(headers, tokens.others, "keep-alive");
+    else setConnection(headers, tokens.others, null);
+    this.headBytes = `${h.method} ${h.uri} ${h.version === 10 ? "HTTP/1.0" : "HTTP/1.1"}\r\n${serialiseHeaders(headers)}`;
+    this.phase = Phase.Headers;
+    this.tSent = this.conn.node.now();
+    const sock = up.socket;
+    if (be.timeouts.server !== undefined) sock.setTimeout(be.timeouts.server);
+    sock.cork();
+    sock.write(this.headBytes, "latin1");
+    const pending = this.pending;
+    this.pending = null;
+    if (pending) for (const p of pending) sock.write(p);
+    this.pendingBytes = 0;
+    sock.uncork();
+    this.requestSent = true;
+    if (!this.reqDone) {
+      this.conn.resume();
+      this.armClientWait();
+    }
+  }
+
+  // ---- request body ---------------------------------------------------------------------
+
+  wantsRequestBody(): boolean {
+    return !this.reqDone && !this.ended;
+  }
+
+  /** Decodes body bytes from the client; returns what comes after the body (pipelined), or null. */
+  onClientBody(d: Buffer, start: number): Buffer | null {
+    const dec = this.reqDecoder!;
+    const r = dec.feed(d, start, this.emitToServer);
+    if ("error" in r) {
+      this.conn.fe.rt.counters.ereq++;
+      this.conn.node.debug?.(`bad request body from ${this.info.srcIp}: ${r.error}`);
+      if (!this.requestSent) this.endLocal(this.localError(400, "PR"), true);
+      else this.abort("P", "bad request body");
+      return null;
+    }
+    if (r.done) {
+      this.reqDone = true;
+      if (this.requestSent) this.disarmClientWait();
+      const end = start + r.consumed;
+      return end < d.length ? d.subarray(end) : null;
+    }
+    return null;
+  }
+
+  private readonly emitToServer = (piece: Buffer | string): void => {
+    if (this.pending !== null) {
+      this.pending.push(piece);
+      this.pendingBytes += piece.length;
+      if (this.pendingBytes > PENDING_LIMIT) this.conn.pause();
+      return;
+    }
+    const up = this.up;
+    if (up === null) return;
+    if (!up.socket.write(piece)) this.conn.pause();
+  };
+
+  onServerDrain(): void {
+    if (this.tunnel) this.conn.socket.resume();
+    else if (!this.reqDone) this.conn.resume();
+  }
+
+  /** Tunnel mode: bytes from the client go to the server untouched. */
+  onTunnelData(d: Buffer): void {
+    const up = this.up;
+    if (up === null || this.ended) return;
+    if (!up.socket.write(d)) this.conn.socket.pause();
+  }
+
+  get isTunnel(): boolean {
+    return this.tunnel;
+  }
+
+  /** `timeout client` while the request body is still expected. */
+  private armClientWait(): void {
+    this.conn.armClientTimeout(() => this.abort("c", "client timeout"));
+  }
+  private disarmClientWait(): void {
+    this.conn.clearTimer();
+  }
+
+  onClientEnd(): void {
+    if (this.ended) return;
+    if (!this.reqDone) {
+      this.abort("C", "client closed during the request body");
+      return;
+    }
+    if (this.conn.fe.cfg.options.abortonclose && !this.resStarted) {
+      this.abort("C", "client closed before the response (abortonclose)");
+    }
+  }
+
+  onClientClose(): void {
+    if (this.ended) return;
+    this.abort("C", "client closed");
+  }
+
+  onClientDrain(): void {
+    if (this.blockedOnClient) {
+      this.blockedOnClient = false;
+      this.conn.clearTimer();
+      this.up?.socket.resume();
+    }
+  }
+
+  // ---- response -------------------------------------------------------------------------
+
+  onServerData(up: UpstreamConn, d: Buffer): void {
+    if (this.ended || up !== this.up) return;
+    if (this.tunnel) {
+      this.resBytes += d.length;
+      this.writeClient(d);
+      return;
+    }
+    if (this.res === undefined) {
+      this.resBuf = this.resBuf === null || this.resBuf.length === 0 ? d : Buffer.concat([this.resBuf, d]);
+      this.stepResponseHead();
+      return;
+    }
+    this.relayResponse(d, 0);
+  }
+
+  private stepResponseHead(): void {
+    for (;;) {
+      const buf = this.resBuf!;
+      const r = parseResponseHead(buf, 0, this.conn.fe.limits);
+      if (r === null) return;
+      if (!r.ok) {
+        this.be!.rt.counters.eresp++;
+        this.server!.rt.counters.eresp++;
+        this.conn.node.debug?.(`bad response from ${this.server!.rt.cfg.name}: ${r.reason}`);
+        this.fail(502, "P", Phase.Headers, `invalid response: ${r.reason}`);
+        return;
+      }
+      const head = r.head;
+      this.resBuf = r.length === buf.length ? null : buf.subarray(r.length);
+      if (head.status >= 100 && head.status < 200 && head.status !== 101) {
+        // Interim response (100 Continue, 103 Early Hints): forwarded to HTTP/1.1 clients.
+        if (this.head.version >= 11) {
+          const bytes = `HTTP/1.1 ${head.status} ${head.reason}\r\n${serialiseHeaders(head.headers)}`;
+          this.resBytes += bytes.length;
+          this.conn.socket.write(bytes, "latin1");
+        }
+        if (this.resBuf === null) return;
+        continue;
+      }
+      this.res = head;
+      break;
+    }
+    this.trs = this.conn.node.now() - this.tSent;
+    this.phase = Phase.Data;
+    this.up!.socket.setTimeout(this.be!.timeouts.server ?? 0);
+    const res = this.res!;
+    if (res.status === 101 && this.upgradeRequested) {
+      this.startTunnel(res);
+      return;
+    }
+    const f = responseFraming(res.headers, res.status, this.head.method);
+    if (!f.ok) {
+      this.be!.rt.counters.eresp++;
+      this.fail(502, "P", Phase.Headers, f.reason);
+      return;
+    }
+    this.serverCookie = this.be!.rewriteResponse(this.info, res, this.server!, this.choice!);
+    this.resDecoder = createDecoder(f.framing);
+    this.resFraming = f.framing.kind;
+    const tokens = connectionTokens(res.headers);
+    const fe = this.conn.fe;
+    const mode = fe.connMode === "close" || this.be!.connMode === "close" ? "close" : "keep-alive";
+    this.keepClient =
+      mode === "keep-alive" && !this.clientWantsClose && f.framing.kind !== "close" && !this.conn.clientEnded;
+    const serverKeeps = res.version >= 11 ? !tokens.close : tokens.keepAlive;
+    this.keepServer =
+      serverKeeps &&
+      f.framing.kind !== "close" &&
+      fe.connMode === "keep-alive" &&
+      this.be!.connMode === "keep-alive";
+    let add: string | null = null;
+    if (!this.keepClient) {
+      if (res.version >= 11) add = "close";
+    } else if (res.version < 11 || this.head.version < 11) {
+      add = "keep-alive";
+    }
+    setConnection(res.headers, tokens.others, add);
+    const statusLine = `HTTP/1.${res.version === 10 ? 0 : 1} ${res.status} ${res.reason}\r\n`;
+    const bytes = statusLine + serialiseHeaders(res.headers);
+    this.resBytes += bytes.length;
+    this.resStarted = true;
+    const sock = this.conn.socket;
+    sock.cork();
+    sock.write(bytes, "latin1");
+    if (this.resDecoder === null) {
+      sock.uncork();
+      this.finish();
+      return;
+    }
+    const rest = this.resBuf;
+    this.resBuf = null;
+    if (rest !== null) this.relayResponse(rest, 0);
+    sock.uncork();
+  }
+
+  private relayResponse(d: Buffer, start: number): void {
+    const r = this.resDecoder!.feed(d, start, this.emitToClient);
+    if ("error" in r) {
+      this.be!.rt.counters.eresp++;
+      this.server!.rt.counters.eresp++;
+      this.abort("S", `invalid response body: ${r.error}`);
+      return;
+    }
+    if (r.done) {
+      if (start + r.consumed < d.length) this.keepServer = false; // extra bytes: the connection is not reusable
+      this.finish();
+    }
+  }
+
+  private readonly emitToClient = (piece: Buffer | string): void => {
+    this.resBytes += piece.length;
+    this.writeClient(piece);
+  };
+
+  private writeClient(piece: Buffer | string): void {
+    const sock = this.conn.socket;
+    if (!sock.write(piece) && !this.blockedOnClient) {
+      this.blockedOnClient = true;
+      this.up?.socket.pause();
+      this.conn.armClientTimeout(() => this.abort("c", "client timeout while sending the response"));
+    }
+  }
+
+  /** 101 Switching Protocols: from now on bytes flow both ways untouched (timeout tunnel). */
+  private startTunnel(res: ResponseHead): void {
+    this.tunnel = true;
+    this.keepClient = false;
+    this.keepServer = false;
+    const bytes = `HTTP/1.${res.version === 10 ? 0 : 1} ${res.status} ${res.reason}\r\n${serialiseHeaders(res.headers)}`;
+    this.resBytes += bytes.length;
+    this.resStarted = true;
+    this.conn.socket.write(bytes, "latin1");
+    const t = this.be!.timeouts.tunnel ?? this.be!.timeouts.server;
+    const up = this.up!;
+    up.socket.setTimeout(t ?? 0);
+    this.conn.socket.resume();
+    if (this.resBuf !== null) {
+      this.writeClient(this.resBuf);
+      this.resBuf = null;
+    }
+  }
+
+  onServerTimeout(up: UpstreamConn): void {
+    if (this.ended || up !== this.up) return;
+    if (this.tunnel) {
+      this.abort("s", "tunnel timeout");
+      return;
+    }
+    if (this.res === undefined) {
+      this.be!.rt.counters.eresp++;
+      this.server!.rt.counters.eresp++;
+      this.fail(504, "s", Phase.Headers, "server timeout waiting for the response");
+      return;
+    }
+    this.abort("s", "server timeout during the response body");
+  }
+
+  onServerClose(up: UpstreamConn, err: Error | undefined): void {
+    if (this.ended || up !== this.up) return;
+    this.up = null;
+    if (this.tunnel) {
+      this.finish();
+      return;
+    }
+    if (this.res === undefined) {
+      // Closed before any response byte: a reused connection the server had closed may be
+      // retried on a new one when nothing but an idempotent bodiless request was lost.
+      const nothingBack = this.resBuf === null;
+      if (up.used && nothingBack && this.framing.kind === "none" && IDEMPOTENT.has(this.head.method)) {
+        this.conn.node.debug?.(
+          `server ${this.server!.rt.cfg.name} closed a reused connection; resending on a new one`,
+        );
+        this.pending = [];
+        this.requestSent = false;
+        this.stepConnectFresh();
+        return;
+      }
+      this.be!.rt.counters.eresp++;
+      this.server!.rt.counters.eresp++;
+      this.server!.rt.counters.srvAbrt++;
+      this.be!.rt.counters.srvAbrt++;
+      this.fail(
+        502,
+        "S",
+        Phase.Headers,
+        err ? `server connection error: ${err.message}` : "server closed the connection",
+      );
+      return;
+    }
+    if (this.resFraming === "close") {
+      this.keepServer = false;
+      this.finish();
+      return;
+    }
+    this.server!.rt.counters.srvAbrt++;
+    this.be!.rt.counters.srvAbrt++;
+    this.abort("S", "server closed during the response body");
+  }
+
+  /** Resend on a brand-new connection (never a pooled one). */
+  private stepConnectFresh(): void {
+    const s = this.server!;
+    this.phase = Phase.Connect;
+    s.rt.counters.connect++;
+    this.cancelWait = s.pool.connect(this.be!.timeouts.connect, (err, up) => {
+      this.cancelWait = null;
+      if (this.ended) {
+        up?.release();
+        return;
+      }
+      if (err) {
+        this.onConnectError(err);
+        return;
+      }
+      this.attach(up!);
+    });
+  }
+
+  // ---- endings --------------------------------------------------------------------------
+
+  private localError(status: number, term: string): LocalResponse {
+    return { status, bytes: this.conn.fe.errorResponse(status), keepAlive: false, termination: `${term}--` };
+  }
+
+  /** Ends with a response the node made itself (error before any server, stats, monitor). */
+  private endLocal(local: LocalResponse, isError: boolean): void {
+    this.ended = true;
+    this.phase = Phase.Done;
+    const sock = this.conn.socket;
+    this.resBytes = local.bytes.length;
+    sock.write(local.bytes);
+    this.conn.countStatus(local.status);
+    if (local.silent) {
+      this.conn.fe.rt.counters.intercepted++;
+    } else {
+      if (!isError) this.conn.fe.rt.counters.intercepted++;
+      this.log(local.status, local.termination ?? "LR--");
+    }
+    const keep = local.keepAlive && !this.clientWantsClose && this.reqDone;
+    if (!keep) this.reqDecoder = null;
+    this.conn.exchangeDone(keep);
+  }
+
+  /** Ends with an error response when nothing was sent to the client yet, else aborts. */
+  private fail(status: number, who: string, phase: Phase, why: string): void {
+    if (this.resStarted) {
+      this.abort(who, why);
+      return;
+    }
+    this.conn.node.debug?.(
+      `${this.info.srcIp}:${this.info.srcPort} ${this.head.method} ${this.head.uri}: ${status}, ${why}`,
+    );
+    this.ended = true;
+    this.cleanupWaits();
+    const bytes = this.conn.fe.errorResponse(status);
+    this.resBytes = bytes.length;
+    this.conn.socket.write(bytes);
+    this.countResponse(status);
+    this.log(status, `${who}${phase}${this.clientCookie}${this.serverCookie}`);
+    this.releaseServer(false);
+    this.conn.exchangeDone(false);
+  }
+
+  /** Something broke mid-way: close both sides, log who and when. */
+  private abort(who: string, why: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.conn.node.debug?.(
+      `${this.info.srcIp}:${this.info.srcPort} ${this.head.method} ${this.head.uri}: aborted, ${why}`,
+    );
+    this.cleanupWaits();
+    if (who === "C" || who === "c") {
+      this.be?.rt.counters && this.be.rt.counters.cliAbrt++;
+      if (this.server) this.server.rt.counters.cliAbrt++;
+    }
+    const status = this.res?.status ?? (who === "c" ? 408 : -1);
+    if (this.res) this.countResponse(this.res.status);
+    this.log(status, `${who}${this.phase}${this.clientCookie}${this.serverCookie}`);
+    this.releaseServer(false);
+    this.conn.close();
+    this.conn.exchangeDone(false);
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.phase = Phase.Done;
+    this.cleanupWaits();
+    const status = this.res?.status ?? -1;
+    this.countResponse(status);
+    this.log(status, `--${this.clientCookie}${this.serverCookie}`);
+    const keepServer = this.keepServer && this.reqDone && !this.tunnel;
+    this.releaseServer(keepServer);
+    this.conn.exchangeDone(this.keepClient && this.reqDone);
+  }
+
+  private cleanupWaits(): void {
+    if (this.cancelWait) {
+      const c = this.cancelWait;
+      this.cancelWait = null;
+      c();
+    }
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+  }
+
+  private releaseServer(keep: boolean): void {
+    const up = this.up;
+    this.up = null;
+    if (up) {
+      up.socket.setTimeout(0);
+      if (this.blockedOnClient) up.socket.resume();
+      if (keep) up.release();
+      else up.destroy();
+    }
+    if (this.taken) {
+      this.taken = false;
+      this.be!.rt.counters.scur--;
+      if (this.server && this.attemptsCounted()) this.be!.release(this.server);
+    }
+  }
+
+  /** The server slot was taken once stepConnect ran (not when we failed before it). */
+  private attemptsCounted(): boolean {
+    return this.phase !== Phase.Request && this.tConnectStart !== 0;
+  }
+
+  private countResponse(status: number): void {
+    if (status < 0) return;
+    this.conn.countStatus(status);
+    if (this.be) countStatus(this.be.rt.counters, status);
+    if (this.server && this.tConnectStart !== 0) countStatus(this.server.rt.counters, status);
+  }
+
+  private log(status: number, termination: string): void {
+    const now = this.conn.node.now();
+    const c = this.conn;
+    const rec = c.baseLog(this.t0);
+    const bytesIn = this.headBytes.length + (this.reqDecoder?.bytes ?? 0);
+    const be = this.be;
+    const srv = this.server && this.tConnectStart !== 0 ? this.server : undefined;
+    c.fe.rt.counters.bytesIn += bytesIn;
+    c.fe.rt.counters.bytesOut += this.resBytes;
+    if (be) {
+      be.rt.counters.bytesIn += bytesIn;
+      be.rt.counters.bytesOut += this.resBytes;
+    }
+    if (srv) {
+      srv.rt.counters.bytesIn += bytesIn;
+      srv.rt.counters.bytesOut += this.resBytes;
+    }
+    c.fe.log({
+      ...rec,
+      backend: be?.cfg.name ?? c.fe.cfg.name,
+      server: srv ? srv.rt.cfg.name : "<NOSRV>",
+      tr: this.tr,
+      tw: this.tw,
+      tc: this.tc,
+      trs: this.trs,
+      ta: now - this.t0,
+      status,
+      bytesOut: this.resBytes,
+      bytesIn,
+      termination,
+      clientCookie: this.clientCookie,
+      serverCookie: this.serverCookie,
+      retries: this.attempts,
+      redispatched: this.redispatched,
+      requestLine: this.head.line,
+      requestHeaders: this.head.headers,
+      ...(this.res ? { responseHeaders: this.res.headers } : {}),
+      beconn: be?.rt.counters.scur ?? 0,
+      srvconn: srv?.rt.active ?? 0,
+    });
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * What the request path needs from the rest of the node, prepared once per configuration.
+ * The request path (client.ts, exchange.ts) only sees these interfaces; node.ts builds them
+ * from the model with the balancers, persistence, queue, stats and log modules.
+ */
+import type { HttpConnMode, ProxyModel } from "../config/model.js";
+import type { BackendRuntime, FrontendRuntime, ServerRuntime } from "../state.js";
+import type { Headers, HeadLimits, RequestHead, ResponseHead } from "./h1.js";
+import type { ServerPool } from "./upstream.js";
+
+/** What is known about a request when choosing where it goes. */
+export interface RequestInfo {
+  readonly head: RequestHead;
+  /** Path without the query string. */
+  readonly path: string;
+  readonly query: string;
+  readonly srcIp: string;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly fe: FrontendPlan;
+}
+
+/** A response produced by the node itself (stats, monitor, errors): full bytes or parts. */
+export interface LocalResponse {
+  readonly status: number;
+  /** Raw bytes, head and body, ready to send. */
+  readonly bytes: Buffer;
+  /** Keep the client connection after it (stats pages do; errors don't). */
+  readonly keepAlive: boolean;
+  /** Counted as intercepted, not logged (monitor-uri). */
+  readonly silent?: boolean;
+  /** Termination state first letters for the log when it is an error (e.g. "PR"). */
+  readonly termination?: string;
+}
+
+export interface ServerPlan {
+  readonly rt: ServerRuntime;
+  readonly pool: ServerPool;
+  readonly backend: BackendPlan;
+}
+
+/** Outcome of choosing a server for a request (persistence first, then balancing). */
+export interface Choice {
+  readonly server: ServerPlan | undefined;
+  /** Chosen by a persistence cookie or a learned session (SF_DIRECT in HAProxy). */
+  readonly direct: boolean;
+  /** Client-cookie letter for the log's 3rd termination char: N I D V E O - */
+  readonly clientCookie: string;
+  /** Insert a persistence cookie in the response. */
+  readonly insertCookie: boolean;
+}
+
+export interface BackendPlan {
+  readonly cfg: ProxyModel;
+  readonly rt: BackendRuntime;
+  readonly servers: readonly ServerPlan[];
+  readonly connMode: HttpConnMode;
+  readonly timeouts: { connect?: number; server?: number; queue?: number; tunnel?: number };
+  readonly retries: number;
+  readonly redispatch: boolean;
+  /** Chooses a server; `exclude` is the one that just failed (redispatch). */
+  choose(req: RequestInfo, exclude?: ServerPlan): Choice;
+  /** Balancer only (no persistence), for redispatch. */
+  balance(req: RequestInfo, exclude?: ServerPlan): ServerPlan | undefined;
+  /** Rewrites the request headers for the chosen server (cookie removal with indirect, ...). */
+  rewriteRequest(req: RequestInfo, headers: Headers, choice: Choice): void;
+  /**
+   * Rewrites the response headers (cookie insert, Cache-Control on insert, learning the
+   * session id); returns the server-cookie letter for the log's 4th termination char.
+   */
+  rewriteResponse(req: RequestInfo, res: ResponseHead, server: ServerPlan, choice: Choice): string;
+  /** The server was used for a request / finished one (leastconn, maxconn queue). */
+  take(server: ServerPlan): void;
+  release(server: ServerPlan): void;
+  /** True when the server is below its maxconn. */
+  hasRoom(server: ServerPlan): boolean;
+  /** Waits for a slot on `server` (or on the backend when undefined); calls back once. */
+  enqueue(
+    server: ServerPlan | undefined,
+    req: RequestInfo,
+    cb: (server: ServerPlan | undefined, waitedMs: number) => void,
+  ): () => void;
+}
+
+/** The fields of one HTTP log line, filled by the request path. */
+export interface ExchangeLog {
+  clientIp: string;
+  clientPort: number;
+  /** Epoch ms the request started (first byte, after keep-alive idle). */
+  acceptDate: number;
+  frontend: string;
+  backend: string;
+  server: string;
+  tr: number;
+  tw: number;
+  tc: number;
+  trs: number;
+  ta: number;
+  status: number;
+  bytesOut: number;
+  bytesIn: number;
+  termination: string;
+  clientCookie: string;
+  serverCookie: string;
+  retries: number;
+  redispatched: boolean;
+  srvQueue: number;
+  backendQueue: number;
+  requestLine: string;
+  badRequest: boolean;
+  requestHeaders?: Headers;
+  responseHeaders?: Headers;
+  actconn: number;
+  feconn: number;
+  beconn: number;
+  srvconn: number;
+}
+
+export interface FrontendPlan {
+  readonly cfg: ProxyModel;
+  readonly rt: FrontendRuntime;
+  readonly connMode: HttpConnMode;
+  readonly limits: HeadLimits;
+  readonly timeouts: { client?: number; httpRequest?: number; httpKeepAlive?: number };
+  /** `option forwardfor` (frontend's, or the backend's when it has one). */
+  forwardFor(
+    backend: BackendPlan,
+  ): { header: string; skip: (ip: string) => boolean; ifNone: boolean } | undefined;
+  /** monitor-uri, stats, http-request deny/use-service: answers locally, or null to go on. */
+  intercept(req: RequestInfo): LocalResponse | null;
+  /** use_backend / default_backend. */
+  route(req: RequestInfo): BackendPlan | undefined;
+  /** An error response (HAProxy's built-in page or `errorfile`). */
+  errorResponse(status: number): Buffer;
+  /** Emits the log line (null when the proxy does not log). */
+  log(rec: ExchangeLog): void;
+  /** Whether to log a connection that sent nothing (dontlognull). */
+  readonly logNull: boolean;
+}
+
+/** Node-wide counters and clock the request path reads. */
+export interface NodeContext {
+  actconn: number;
+  readonly maxconn: number;
+  now(): number;
+  debug?(line: string): void;
+}
