@@ -32,6 +32,8 @@ export interface LogTarget {
   readonly minLevel: number;
   /** `format raw` sends the bare line; `rfc3164` is HAProxy's default header. */
   readonly format: "rfc3164" | "rfc5424" | "raw" | "short";
+  /** `len N`: longest message sent, header included (default 1024), as HAProxy truncates. */
+  readonly len?: number;
   readonly loc: SourceLoc;
 }
 
