@@ -156,9 +156,12 @@ function handlers(name: string, backend: SessionBackend) {
     sessionId: req.sessionID.slice(0, SESSION_ID_SHOWN),
   });
 
-  /** A visitor with no session touches no store; with Redis known down, say so rather than offer a form that cannot work. */
-  const refuseWhenStoreDown = () => {
-    if (backend.status() === "down") throw storeUnavailable();
+  /**
+   * A visitor with no session touches no store. While Redis is known to be down, ask it again
+   * (a PING, bounded like every command) rather than offer a form that cannot work.
+   */
+  const refuseWhenStoreDown = async () => {
+    if (backend.status() === "down") await backend.check();
   };
 
   return {
@@ -180,7 +183,7 @@ function handlers(name: string, backend: SessionBackend) {
     loginPage: (async (req, res) => {
       const user = req.session.user;
       if (user === undefined) {
-        refuseWhenStoreDown();
+        await refuseWhenStoreDown();
         return void sendHtml(res, 200, loginFormPage(name));
       }
       req.session.visits = (req.session.visits ?? 0) + 1;
@@ -223,7 +226,7 @@ function handlers(name: string, backend: SessionBackend) {
     whoami: (async (req, res) => {
       const user = req.session.user;
       if (user === undefined) {
-        refuseWhenStoreDown();
+        await refuseWhenStoreDown();
         return void res.status(401).json({ server: name, user: null, visits: null, sessionId: null });
       }
       req.session.visits = (req.session.visits ?? 0) + 1;
@@ -236,10 +239,6 @@ function handlers(name: string, backend: SessionBackend) {
       sendHtml(res, 404, messagePage(name, "Not found", `There is nothing at ${req.path}.`));
     }) satisfies RequestHandler,
   };
-}
-
-function storeUnavailable(): FulcrumError {
-  return new FulcrumError("FUL_REDIS", "session store unavailable", 503);
 }
 
 /** Saves the session now; on failure the session is dropped so no cookie points at it. */

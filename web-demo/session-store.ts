@@ -99,10 +99,15 @@ export function redisBackend(opts: RedisBackendOptions): SessionBackend {
     const deadline = new Promise<never>((_res, rej) => {
       timer = setTimeout(() => rej(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     });
+    const command = (async () => run())();
+    // A reply that comes after the deadline still proves Redis answers again (a frozen Redis
+    // that resumes keeps its connection, so no "ready" event would say so).
+    command.then(
+      () => report({ kind: "ok" }),
+      () => {},
+    );
     try {
-      const value = await Promise.race([run(), deadline]);
-      report({ kind: "ok" });
-      return value;
+      return await Promise.race([command, deadline]);
     } catch (err) {
       const reason = describe(err);
       report({ kind: "fail", reason });
@@ -259,8 +264,8 @@ function connectSentinel(
 export function describe(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    const msg = err.message || err.name;
-    return typeof code === "string" && !msg.includes(code) ? `${code}: ${msg}` : msg;
+    if (err.message === "") return typeof code === "string" ? code : err.name;
+    return typeof code === "string" && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
   }
   return String(err);
 }

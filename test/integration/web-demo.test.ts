@@ -388,6 +388,12 @@ describe("web-demo when Redis fails (shared mode)", () => {
     expect((await bob.request(web1.url, "/health")).status).toBe(503);
 
     redis.proc.kill("SIGCONT");
+    // Anonymous visitors alone bring the store back: while it is down they ask Redis again.
+    const visitor = new User("visitor");
+    await waitFor(async () => (await visitor.request(web1.url, "/login")).status === 200, {
+      what: "the login form again after SIGCONT",
+    });
+    expect(web1.lines.filter((l) => l.includes("UP again"))).toHaveLength(1);
     const resumed = await waitFor(
       async () => {
         const r = await bob.whoami(web1.url);

@@ -9,6 +9,7 @@ import {
 } from "../../web-demo/config.js";
 import { parseLoginInput } from "../../web-demo/login-input.js";
 import { escapeHtml, loggedInPage, loginFormPage, storeDownPage } from "../../web-demo/pages.js";
+import { describe as describeError } from "../../web-demo/session-store.js";
 import { initialHealth, observe, type StoreEvent } from "../../web-demo/store-health.js";
 
 describe("web-demo session store health (one log line per state change)", () => {
@@ -196,5 +197,17 @@ describe("web-demo secret and flags", () => {
   ])("refuses %j as a usage error", (opts, message) => {
     expect(() => parseWebDemoFlags(opts, {})).toThrow(expect.objectContaining({ code: "FUL_USAGE" }));
     expect(() => parseWebDemoFlags(opts, {})).toThrow(message);
+  });
+});
+
+describe("web-demo store failure reasons", () => {
+  it("name the error code once, and never come out empty", () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+    expect(describeError(refused)).toBe("connect ECONNREFUSED 127.0.0.1:1");
+    expect(describeError(Object.assign(new AggregateError([], ""), { code: "ECONNREFUSED" }))).toBe(
+      "ECONNREFUSED",
+    );
+    expect(describeError(Object.assign(new Error("boom"), { code: "EPIPE" }))).toBe("EPIPE: boom");
+    expect(describeError("text")).toBe("text");
   });
 });
