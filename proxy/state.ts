@@ -50,6 +50,11 @@ export interface Counters {
   ctime: number;
   rtime: number;
   ttime: number;
+  /** Highest queue/connect/response/total times seen (ms), the CSV's qtime_max ... ttime_max. */
+  qtimeMax: number;
+  ctimeMax: number;
+  rtimeMax: number;
+  ttimeMax: number;
   /** Connections currently waiting in a queue, and the maximum seen. */
   qcur: number;
   qmax: number;
@@ -98,6 +103,10 @@ export function newCounters(): Counters {
     ctime: 0,
     rtime: 0,
     ttime: 0,
+    qtimeMax: 0,
+    ctimeMax: 0,
+    rtimeMax: 0,
+    ttimeMax: 0,
     qcur: 0,
     qmax: 0,
     connect: 0,
@@ -144,6 +153,11 @@ export interface CheckResult {
   durationMs?: number;
   /** Short description, e.g. "Layer7 check passed". */
   desc: string;
+  /**
+   * What the check saw beyond its status, the CSV's `last_chk` and the page's tooltip:
+   * "Connection refused", "Not Found", "" for a passing HTTP check.
+   */
+  info?: string;
   /** Epoch ms when it ended. */
   at: number;
 }
