@@ -154,8 +154,14 @@ export interface LearnedSessionConfig {
   readonly requestLearn: boolean;
   /** `prefix`: the id is the part before the first `~` ... (1.4 semantics, kept as a flag). */
   readonly prefix: boolean;
-  /** `mode path-parameters` (default) or `query-string`: where else the id is looked for. */
-  readonly mode: "path-parameters" | "query-string";
+  /**
+   * Where else the id is looked for: `path-parameters` (`;JSESSIONID=` in the path, the
+   * appsession default, `stick match urlp(C,;)`), `query-string` (`stick match urlp(C)`), or
+   * `cookie-only` (modern stick rules without urlp).
+   */
+  readonly mode: "path-parameters" | "query-string" | "cookie-only";
+  /** Most entries kept (`stick-table ... size`); appsession gives 1m (1048576). */
+  readonly size?: number;
   readonly loc: SourceLoc;
 }
 
@@ -399,6 +405,8 @@ export interface HaModel {
   readonly takeover: HaTakeover;
   readonly fence: "kill" | "off";
   readonly notify?: string;
+  /** The peer this process is (`-L NAME`, default the host name); always one of `peers`. */
+  readonly localPeer: string;
   readonly loc: SourceLoc;
 }
 
