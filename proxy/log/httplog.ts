@@ -213,8 +213,9 @@ export function httpLogFormatter(fe: CaptureConfig): (rec: HttpLogRecord) => str
     return `${out}} `;
   };
   return (rec) => {
-    const cc = cookie ? captureCookie(rec.requestHeaders, "cookie", cookie.name, cookie.len) : "-";
-    const cs = cookie ? captureCookie(rec.responseHeaders, "set-cookie", cookie.name, cookie.len) : "-";
+    const captured = cookie !== undefined && !rec.badRequest;
+    const cc = captured ? captureCookie(rec.requestHeaders, "cookie", cookie.name, cookie.len) : "-";
+    const cs = captured ? captureCookie(rec.responseHeaders, "set-cookie", cookie.name, cookie.len) : "-";
     let caps = "";
     if (!rec.badRequest) {
       if (reqCaps.length > 0) caps += block(reqCaps, rec.requestHeaders);

@@ -149,11 +149,17 @@ class UdpTransport implements Transport {
     }
     const sock = this.hub.udpSocket(isIP(this.address) === 6 ? 6 : 4);
     this.inflight++;
-    sock.send(buf, this.port, this.address, (err) => {
+    try {
+      sock.send(buf, this.port, this.address, (err) => {
+        this.inflight--;
+        if (err) this.hub.counters.dropped++;
+        else this.hub.counters.sent++;
+      });
+    } catch {
+      // A closed hub or an address the kernel refuses at once: never the request's problem.
       this.inflight--;
-      if (err) this.hub.counters.dropped++;
-      else this.hub.counters.sent++;
-    });
+      this.hub.counters.dropped++;
+    }
   }
 
   async close(): Promise<void> {}
