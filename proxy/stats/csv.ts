@@ -289,8 +289,8 @@ export const COLUMNS: readonly Column[] = [
   col(
     "lastchg",
     null,
-    (x) => secondsSince(x.snap.now, x.be.lastChange),
-    (x) => secondsSince(x.snap.now, x.sv.lastChange),
+    (x) => secondsSince(x.snap.now, x.be.lastChange || x.snap.startedAt),
+    (x) => secondsSince(x.snap.now, x.sv.lastChange || x.snap.startedAt),
   ),
   col(
     "downtime",

@@ -353,6 +353,12 @@ describe("stats CSV (stats uri ...;csv)", () => {
     expect(rows.get("web_proxy/web3")![columnIndex("lastsess")]).toBe("-1");
   });
 
+  it("counts lastchg from the node's start for a server that never changed state", () => {
+    const snap = capturedNode();
+    snap.proxies[0]!.backend!.servers[0]!.lastChange = 0;
+    expect(ourRows(snap).get("web_proxy/web1")![columnIndex("lastchg")]).toBe("600");
+  });
+
   it("quotes a cell only when it holds a comma, a quote or a line break", () => {
     expect(csvCell("Connection refused")).toBe("Connection refused");
     expect(csvCell("a,b")).toBe('"a,b"');
