@@ -85,7 +85,7 @@ export const FETCHES: readonly FetchRow[] = [
 const FETCH_BY_NAME: ReadonlyMap<string, FetchRow> = new Map(FETCHES.map((f) => [f.name, f]));
 
 /** Suffixes of derived ACL keywords, as HAProxy names them. */
-const DERIVED_SUFFIX: ReadonlyMap<string, MatchMethod> = new Map<string, MatchMethod>([
+export const DERIVED_SUFFIX: ReadonlyMap<string, MatchMethod> = new Map<string, MatchMethod>([
   ["_beg", "beg"],
   ["_end", "end"],
   ["_sub", "sub"],
@@ -323,34 +323,35 @@ function parseIntPatterns(values: readonly string[], loc: SourceLoc): IntPattern
 
 const PREDEFINED_LOC: SourceLoc = { file: "<predefined>", line: 0 };
 
-function predefined(name: string, words: readonly string[]): readonly [string, AclExpr] {
-  return [name, parseAclExpr(words, PREDEFINED_LOC)];
-}
+/** HAProxy's built-in ACLs and the expressions they stand for, as written in a config. */
+export const PREDEFINED_ACL_SOURCES: readonly (readonly [string, readonly string[]])[] = [
+  ["FALSE", ["always_false"]],
+  ["HTTP", ["req.proto_http"]],
+  ["HTTP_1.0", ["req.ver", "1.0"]],
+  ["HTTP_1.1", ["req.ver", "1.1"]],
+  ["HTTP_CONTENT", ["hdr_val(content-length)", "gt", "0"]],
+  ["HTTP_URL_ABS", ["url_reg", "^[^/:]*://"]],
+  ["HTTP_URL_SLASH", ["url_beg", "/"]],
+  ["HTTP_URL_STAR", ["url", "*"]],
+  ["LOCALHOST", ["src", "127.0.0.1/8", "::1"]],
+  ["METH_CONNECT", ["method", "CONNECT"]],
+  ["METH_DELETE", ["method", "DELETE"]],
+  ["METH_GET", ["method", "GET", "HEAD"]],
+  ["METH_HEAD", ["method", "HEAD"]],
+  ["METH_OPTIONS", ["method", "OPTIONS"]],
+  ["METH_POST", ["method", "POST"]],
+  ["METH_PUT", ["method", "PUT"]],
+  ["METH_TRACE", ["method", "TRACE"]],
+  ["RDP_COOKIE", ["req.rdp_cookie_cnt", "gt", "0"]],
+  ["REQ_CONTENT", ["req.len", "gt", "0"]],
+  ["TRUE", ["always_true"]],
+  ["WAIT_END", ["wait_end"]],
+];
 
-/** HAProxy's built-in ACLs, as the expressions they stand for. */
-export const PREDEFINED_ACLS: ReadonlyMap<string, AclExpr> = new Map([
-  predefined("FALSE", ["always_false"]),
-  predefined("HTTP", ["req.proto_http"]),
-  predefined("HTTP_1.0", ["req.ver", "1.0"]),
-  predefined("HTTP_1.1", ["req.ver", "1.1"]),
-  predefined("HTTP_CONTENT", ["hdr_val(content-length)", "gt", "0"]),
-  predefined("HTTP_URL_ABS", ["url_reg", "^[^/:]*://"]),
-  predefined("HTTP_URL_SLASH", ["url_beg", "/"]),
-  predefined("HTTP_URL_STAR", ["url", "*"]),
-  predefined("LOCALHOST", ["src", "127.0.0.1/8", "::1"]),
-  predefined("METH_CONNECT", ["method", "CONNECT"]),
-  predefined("METH_DELETE", ["method", "DELETE"]),
-  predefined("METH_GET", ["method", "GET", "HEAD"]),
-  predefined("METH_HEAD", ["method", "HEAD"]),
-  predefined("METH_OPTIONS", ["method", "OPTIONS"]),
-  predefined("METH_POST", ["method", "POST"]),
-  predefined("METH_PUT", ["method", "PUT"]),
-  predefined("METH_TRACE", ["method", "TRACE"]),
-  predefined("RDP_COOKIE", ["req.rdp_cookie_cnt", "gt", "0"]),
-  predefined("REQ_CONTENT", ["req.len", "gt", "0"]),
-  predefined("TRUE", ["always_true"]),
-  predefined("WAIT_END", ["wait_end"]),
-]);
+/** The predefined ACLs as expressions (what a condition naming them evaluates). */
+export const PREDEFINED_ACLS: ReadonlyMap<string, AclExpr> = new Map(
+  PREDEFINED_ACL_SOURCES.map(([name, words]) => [name, parseAclExpr(words, PREDEFINED_LOC)] as const),
+);
 
 const ACL_NAME = /^[A-Za-z0-9_.:-]+$/;
 

@@ -43,6 +43,8 @@ export interface GlobalDraft {
   bufsize: number;
   maxrewrite: number;
   maxHeaders: number;
+  /** Where tune.bufsize / tune.maxrewrite were last set (for the check that ties them). */
+  tuneLoc?: SourceLoc;
 }
 
 export function newGlobal(): GlobalDraft {

@@ -68,11 +68,11 @@ class Finisher {
   private global(g: GlobalDraft): GlobalModel {
     if (g.maxrewrite >= g.bufsize) {
       this.error(
-        { file: "<global>", line: 0 },
+        g.tuneLoc ?? { file: this.opts.files[0] ?? "<config>", line: 0 },
         `tune.maxrewrite (${g.maxrewrite}) must be smaller than tune.bufsize (${g.bufsize})`,
       );
     }
-    const { maxconn, ...rest } = g;
+    const { maxconn, tuneLoc: _t, ...rest } = g;
     return { ...rest, maxconn: maxconn ?? DEFAULT_GLOBAL_MAXCONN };
   }
 
@@ -189,7 +189,7 @@ class Finisher {
           "give each server its own cookie value",
         );
       } else byCookie.set(s.cookie, s.name);
-      if (!p.cookie && !p.stickTable) {
+      if (!p.cookie && p.mode === "http") {
         this.warn(
           s.loc,
           `cookie '${s.cookie}' of server '${s.name}' has no effect: ${label} has no 'cookie' line`,

@@ -18,7 +18,7 @@ function header(s: RawSection): string[] | undefined {
   if ((kind !== "listen" && kind !== "frontend") || name === undefined || addr === undefined)
     return undefined;
   if (s.header.words.length !== 3) return undefined;
-  const indent = indentOf(s.lines[0]?.text ?? "    ") || "    ";
+  const indent = s.lines[0] ? indentOf(s.lines[0].text) : "    ";
   return [`${indentOf(s.header.text)}${renderLine([kind, name])}`, `${indent}${renderLine(["bind", addr])}`];
 }
 

@@ -167,12 +167,13 @@ export function parseFile(text: string, file: string, env: ParseEnv): RawFile {
       line: index + 1,
       section: current ? sectionLabel(current) : "",
     });
-    const first = lexed.words[0];
-    if (!active && !(first !== undefined && CONDITIONAL.has(first))) return;
+    // As HAProxy: a line that cannot be split is an error even inside a skipped block.
     if (lexed.error !== undefined) {
       out.errors.push(new ConfigError(loc, lexed.error));
       return;
     }
+    const first = lexed.words[0];
+    if (!active && !(first !== undefined && CONDITIONAL.has(first))) return;
     if (first === undefined) return;
     const directive = DIRECTIVES.get(first);
     if (directive) {

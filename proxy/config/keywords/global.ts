@@ -13,13 +13,15 @@ export const GLOBAL_ROWS: readonly KeywordRow[] = [
   {
     name: "log",
     sections: ["global", "defaults", "frontend", "listen", "backend"],
-    args: "<address> [format <fmt>] <facility> [<max> [<min>]] | global",
+    args: "<address> [len <length>] [format <fmt>] <facility> [<max> [<min>]] | global",
     default: "none",
     doc: "send logs to a syslog server (UDP HOST[:PORT], /unix/socket, stdout, stderr); in a proxy `log global` uses the global targets and `no log` clears inherited ones",
     negatable: true,
     parse: (ctx, args, negated) => {
       if (ctx.section === "global") {
-        if (negated) fail(ctx, "'no log' is only meaningful in a proxy");
+        if (negated || args[0] === "global") {
+          fail(ctx, `'${negated ? "no log" : "log global"}' is only meaningful in a proxy section`);
+        }
         ctx.global.logs.push(parseLogTarget(ctx, args));
         return;
       }
@@ -199,6 +201,7 @@ export const GLOBAL_ROWS: readonly KeywordRow[] = [
       const n = size(ctx, args[0]);
       if (n < 1024 || n > 1024 * 1024 * 1024) fail(ctx, `${args[0]} is out of range (1k..1g)`);
       ctx.global.bufsize = n;
+      ctx.global.tuneLoc = ctx.loc;
     },
   },
   {
@@ -210,6 +213,7 @@ export const GLOBAL_ROWS: readonly KeywordRow[] = [
     parse: (ctx, args) => {
       exactly(ctx, args, 1, "tune.maxrewrite <size>");
       ctx.global.maxrewrite = size(ctx, args[0]);
+      ctx.global.tuneLoc = ctx.loc;
     },
   },
   {

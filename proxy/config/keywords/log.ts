@@ -5,7 +5,7 @@
 import { isIPv6 } from "node:net";
 import type { LogTarget } from "../model.js";
 import { parseHostPort } from "../net.js";
-import { fail, type KwCtx, oneOf } from "./types.js";
+import { fail, int, type KwCtx, oneOf } from "./types.js";
 
 const FACILITIES = [
   "kern",
@@ -72,11 +72,12 @@ function parseLogAddress(ctx: KwCtx, text: string): Where {
 
 /** `log <address> [format F] <facility> [max [min]]` -> a target. */
 export function parseLogTarget(ctx: KwCtx, args: readonly string[]): LogTarget {
-  const usage = "log <address> [format <fmt>] <facility> [<max level> [<min level>]]";
+  const usage = "log <address> [len <length>] [format <fmt>] <facility> [<max level> [<min level>]]";
   const address = args[0];
   if (address === undefined) fail(ctx, "expects an address and a facility", `usage: ${usage}`);
   const where = parseLogAddress(ctx, address);
   let format: LogTarget["format"] = "rfc3164";
+  let len: number | undefined;
   let i = 1;
   for (;;) {
     const w = args[i];
@@ -89,8 +90,11 @@ export function parseLogTarget(ctx: KwCtx, args: readonly string[]): LogTarget {
       }
       format = mapped;
       i += 2;
-    } else if (w === "len" || w === "sample") {
-      fail(ctx, `'${w}' is not supported yet`);
+    } else if (w === "len") {
+      len = int(ctx, args[i + 1], 80, 65535, "a length");
+      i += 2;
+    } else if (w === "sample") {
+      fail(ctx, "'sample' is not supported yet");
     } else break;
   }
   const facility = oneOf(ctx, args[i], FACILITIES, "syslog facility");
@@ -103,6 +107,7 @@ export function parseLogTarget(ctx: KwCtx, args: readonly string[]): LogTarget {
     maxLevel: LEVELS.indexOf(max),
     minLevel: LEVELS.indexOf(min),
     format,
+    ...(len !== undefined ? { len } : {}),
     loc: ctx.loc,
   };
 }
