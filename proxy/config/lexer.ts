@@ -222,10 +222,12 @@ export function tokenizeLine(line: string, env: LexEnv): LexResult {
 /** Writes a word back so that tokenizeLine reads it unchanged (for --print-modern). */
 export function quoteWord(word: string): string {
   if (word !== "" && /^[^\s#"'\\$]+$/.test(word)) return word;
-  if (!word.includes("'")) return `'${word}'`;
-  return `"${word
+  if (!/['\x00-\x1f]/.test(word)) return `'${word}'`;
+  const escaped = word
     .replace(/[\\"$]/g, (c) => `\\${c}`)
-    .replace(/\r/g, "\\r")
-    .replace(/\n/g, "\\n")
-    .replace(/\t/g, "\\t")}"`;
+    .replace(/[\x00-\x1f]/g, (c) => {
+      const named: Record<string, string> = { "\r": "\\r", "\n": "\\n", "\t": "\\t" };
+      return named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+    });
+  return `"${escaped}"`;
 }

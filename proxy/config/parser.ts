@@ -156,7 +156,7 @@ export function parseFile(text: string, file: string, env: ParseEnv): RawFile {
   const out: RawFile = { file, sections: [], errors: [], messages: [] };
   const stack: CondFrame[] = [];
   let current: RawSection | undefined;
-  const lines = text.split("\n");
+  const lines = (text.startsWith("\uFEFF") ? text.slice(1) : text).split("\n");
   if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
   lines.forEach((raw, index) => {
     const loc: SourceLoc = { file, line: index + 1 };

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseConfigText } from "../../proxy/config/index.js";
 import { KEYWORDS } from "../../proxy/config/keywords/index.js";
-import { tokenizeLine } from "../../proxy/config/lexer.js";
+import { quoteWord, tokenizeLine } from "../../proxy/config/lexer.js";
 import { ConfigError, ConfigErrors } from "../../proxy/errors.js";
 import { load, OPTS } from "./config-fixtures.js";
 
@@ -40,6 +40,12 @@ describe("line splitting", () => {
     expect(words("\\xc3\\xa9")).toEqual(["é"]);
     expect(words("\\z '\\n'")).toEqual(["\\z", "\\n"]);
     expect(words('\\$x "\\$x"')).toEqual(["\\$x", "$x"]);
+  });
+
+  it("reads UTF-8 files with a BOM, CRLF line ends and comments in any language", () => {
+    const text = "\uFEFFglobal\r\n    # 全局配置：日志发送到本机\r\n    log-tag \"négociant\" # 注释\r\n    maxconn 100\r\n";
+    const { model } = load(text);
+    expect([model.global.logTag, model.global.maxconn]).toEqual(["négociant", 100]);
   });
 
   it("rejects an unmatched quote and a bad hexadecimal escape with the column", () => {
@@ -175,6 +181,15 @@ describe("reader robustness", () => {
         }
       }),
       { numRuns: 1500 },
+    );
+  });
+
+  it("reads back every word --print-modern writes, whatever it contains", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 40 }), (w) => {
+        expect(tokenizeLine(`x ${quoteWord(w)}`, ENV).words).toEqual(["x", w]);
+      }),
+      { numRuns: 2000 },
     );
   });
 
