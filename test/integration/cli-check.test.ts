@@ -6,7 +6,10 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LEGACY_ROWS } from "../../proxy/config/keywords/legacy.js";
 import { runCli, tempDir } from "../helpers/index.js";
+import { CASES } from "../unit/config-cases.js";
+import { around } from "../unit/config-fixtures.js";
 
 const HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
 const haproxyCheck = (file: string) => spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
@@ -138,5 +141,28 @@ describe("fulcrum proxy -cc", () => {
     const codes = await Promise.all(cases.map(async (c) => (await runCli(["proxy", "-cc", c])).code));
     expect(codes).toEqual([0, 1, 2, 0, 1]);
     if (HAPROXY) expect(cases.map((c) => spawnSync("haproxy", ["-cc", c]).status)).toEqual(codes);
+  });
+});
+
+describe("parity with HAProxy 2.6", () => {
+  it.runIf(HAPROXY)("accepts, in haproxy -c too, every accepted form of every HAProxy keyword", () => {
+    const legacy = new Set(LEGACY_ROWS.map((r) => r.name));
+    const errorfile = write(
+      "503.http",
+      "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/html\r\n\r\ndown\n",
+    );
+    const rejected: string[] = [];
+    for (const [name, cases] of Object.entries(CASES)) {
+      if (legacy.has(name)) continue;
+      for (const c of cases.ok.filter((c) => c.section !== "ha")) {
+        // fd@3 is not a socket while checking; haproxy checks that, fulcrum leaves it to bind time.
+        const lines = c.lines.replace(/\nbind fd@3/, "").replaceAll("errors/503.http", errorfile);
+        const file = write("parity.cfg", around(c.section, lines).text);
+        const h = haproxyCheck(file);
+        // 2: valid but no listener (a global-only file).
+        if (h.status !== 0 && h.status !== 2) rejected.push(`${name}: ${c.lines}\n${h.stderr}`);
+      }
+    }
+    expect(rejected).toEqual([]);
   });
 });

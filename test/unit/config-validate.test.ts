@@ -79,10 +79,10 @@ describe("defaults, frontends, backends and listen", () => {
   });
 
   it("lets a proxy override what it inherits without changing the defaults for the next one", () => {
-    const text = `${TIMEOUTS}    option forwardfor\n    stats uri /s\nfrontend a\n    bind :80\n    no option forwardfor\n    stats uri /mine\nfrontend b\n    bind :81\n`;
+    const text = `${TIMEOUTS}    option redispatch\n    stats uri /s\nlisten a\n    bind :80\n    no option redispatch\n    stats uri /mine\nlisten b\n    bind :81\n`;
     const [a, b] = load(text).model.proxies;
-    expect([a?.options.forwardfor, a?.stats?.uri]).toEqual([undefined, "/mine"]);
-    expect([b?.options.forwardfor?.header, b?.stats?.uri]).toEqual(["X-Forwarded-For", "/s"]);
+    expect([a?.options.redispatch, a?.stats?.uri]).toEqual([false, "/mine"]);
+    expect([b?.options.redispatch, b?.stats?.uri]).toEqual([true, "/s"]);
   });
 
   it("gives a listen section both capabilities and numbers proxies and servers in order", () => {

@@ -1,6 +1,6 @@
 /** Rows of the `global` section (process-wide settings). */
 import { parseLogTarget } from "./log.js";
-import { exactly, fail, int, type KeywordRow, type KwCtx, none, oneOf, size } from "./types.js";
+import { exactly, fail, int, type KeywordRow, type KwCtx, none, oneOf } from "./types.js";
 
 const G = ["global"] as const;
 
@@ -193,13 +193,12 @@ export const GLOBAL_ROWS: readonly KeywordRow[] = [
   {
     name: "tune.bufsize",
     sections: G,
-    args: "<size>",
+    args: "<bytes>",
     default: "16384",
     doc: "buffer size: a request or response head must fit in it",
     parse: (ctx, args) => {
-      exactly(ctx, args, 1, "tune.bufsize <size>");
-      const n = size(ctx, args[0]);
-      if (n < 1024 || n > 1024 * 1024 * 1024) fail(ctx, `${args[0]} is out of range (1k..1g)`);
+      exactly(ctx, args, 1, "tune.bufsize <bytes>");
+      const n = int(ctx, args[0], 1024, 1024 * 1024 * 1024, "a number of bytes");
       ctx.global.bufsize = n;
       ctx.global.tuneLoc = ctx.loc;
     },
@@ -207,12 +206,12 @@ export const GLOBAL_ROWS: readonly KeywordRow[] = [
   {
     name: "tune.maxrewrite",
     sections: G,
-    args: "<size>",
+    args: "<bytes>",
     default: "1024",
     doc: "part of the buffer kept free for header rewrites",
     parse: (ctx, args) => {
-      exactly(ctx, args, 1, "tune.maxrewrite <size>");
-      ctx.global.maxrewrite = size(ctx, args[0]);
+      exactly(ctx, args, 1, "tune.maxrewrite <bytes>");
+      ctx.global.maxrewrite = int(ctx, args[0], 0, 1024 * 1024 * 1024, "a number of bytes");
       ctx.global.tuneLoc = ctx.loc;
     },
   },

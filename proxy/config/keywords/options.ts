@@ -77,15 +77,13 @@ export const OPTION_ROWS: readonly KeywordRow[] = [
     args: "",
     default: "off",
     doc: "log each HTTP request in HAProxy's detailed HTTP format",
-    negatable: true,
-    parse: (ctx, args, negated) => {
+
+    parse: (ctx, args) => {
       if (args[0] === "clf") fail(ctx, "the 'clf' log format is not supported yet");
       none(ctx, args);
-      ctx.proxy.options.httplog = !negated;
-      if (!negated) {
-        ctx.proxy.options.httplogLoc = ctx.loc;
-        ctx.proxy.options.tcplog = false;
-      }
+      ctx.proxy.options.httplog = true;
+      ctx.proxy.options.httplogLoc = ctx.loc;
+      ctx.proxy.options.tcplog = false;
     },
   },
   {
@@ -94,11 +92,11 @@ export const OPTION_ROWS: readonly KeywordRow[] = [
     args: "",
     default: "off",
     doc: "log each connection in HAProxy's TCP format",
-    negatable: true,
-    parse: (ctx, args, negated) => {
+
+    parse: (ctx, args) => {
       none(ctx, args);
-      ctx.proxy.options.tcplog = !negated;
-      if (!negated) ctx.proxy.options.httplog = false;
+      ctx.proxy.options.tcplog = true;
+      ctx.proxy.options.httplog = false;
     },
   },
   flag("dontlognull", "dontlognull", FRONTS, "do not log connections that sent no data (probes)"),
@@ -108,13 +106,8 @@ export const OPTION_ROWS: readonly KeywordRow[] = [
     args: "[except <network>] [header <name>] [if-none]",
     default: "off; header X-Forwarded-For",
     doc: "add the client address in an X-Forwarded-For header to requests sent to servers",
-    negatable: true,
-    parse: (ctx, args, negated) => {
-      if (negated) {
-        none(ctx, args);
-        delete ctx.proxy.options.forwardfor;
-        return;
-      }
+
+    parse: (ctx, args) => {
       const ff: {
         header: string;
         ifNone: boolean;
@@ -163,15 +156,8 @@ export const OPTION_ROWS: readonly KeywordRow[] = [
     args: "[<method>] [<uri>] [<version>]",
     default: "OPTIONS / HTTP/1.0",
     doc: "health checks send this HTTP request (a 2xx or 3xx answer is up unless `http-check expect` says otherwise)",
-    negatable: true,
-    parse: (ctx, args, negated) => {
-      if (negated) {
-        none(ctx, args);
-        delete ctx.proxy.options.httpchk;
-        return;
-      }
-      parseHttpchk(ctx, args);
-    },
+
+    parse: parseHttpchk,
   },
   flag(
     "abortonclose",
