@@ -18,6 +18,7 @@ import { PERSIST_ROWS } from "./keywords/persist.js";
 import { ERRORFILE_CODES, PROXY_ROWS } from "./keywords/proxy.js";
 import { SERVER_OPTIONS, SERVER_ROWS } from "./keywords/server.js";
 import { STATS_ROWS } from "./keywords/stats.js";
+import { UNSUPPORTED_SECTIONS } from "./parser.js";
 
 function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -128,6 +129,7 @@ export function renderReference(): string {
     ),
     "",
     "A frontend and a backend may share a name; other proxies with overlapping capabilities may not.",
+    `HAProxy's other sections (${[...UNSUPPORTED_SECTIONS].map(code).join(", ")}) are not supported yet: each is one error at its header.`,
     `Global \`maxconn\` defaults to ${DEFAULT_GLOBAL_MAXCONN} (HAProxy derives it from \`ulimit -n\`).`,
     "",
   );

@@ -55,6 +55,20 @@ export interface ParseEnv {
 
 const SECTION_SET: ReadonlySet<string> = new Set(SECTION_KINDS);
 
+/** HAProxy sections fulcrum does not have: one error at the header, their lines are skipped. */
+export const UNSUPPORTED_SECTIONS: ReadonlySet<string> = new Set([
+  "userlist",
+  "peers",
+  "resolvers",
+  "mailers",
+  "program",
+  "http-errors",
+  "ring",
+  "cache",
+  "fcgi-app",
+  "log-forward",
+]);
+
 /** One level of `.if` nesting. */
 interface CondFrame {
   /** Lines of the current branch are used. */
@@ -156,6 +170,8 @@ export function parseFile(text: string, file: string, env: ParseEnv): RawFile {
   const out: RawFile = { file, sections: [], errors: [], messages: [] };
   const stack: CondFrame[] = [];
   let current: RawSection | undefined;
+  /** Inside a section fulcrum does not support (already reported at its header). */
+  let skipping = false;
   const lines = (text.startsWith("\uFEFF") ? text.slice(1) : text).split("\n");
   if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
   lines.forEach((raw, index) => {
@@ -203,8 +219,22 @@ export function parseFile(text: string, file: string, env: ParseEnv): RawFile {
     if (SECTION_SET.has(first)) {
       current = { kind: first as SectionKind, header: line, lines: [] };
       out.sections.push(current);
+      skipping = false;
       return;
     }
+    if (UNSUPPORTED_SECTIONS.has(first)) {
+      out.errors.push(
+        new ConfigError(
+          loc,
+          `the '${first}' section is not supported yet`,
+          "its lines are not read; see docs/configuration.md",
+        ),
+      );
+      current = undefined;
+      skipping = true;
+      return;
+    }
+    if (skipping) return;
     if (first.startsWith(".")) {
       out.errors.push(new ConfigError(loc, `unknown directive '${first}'`, directiveHint()));
       return;

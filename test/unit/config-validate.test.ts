@@ -43,6 +43,14 @@ describe("keywords and sections", () => {
     ]);
   });
 
+  it("reports a HAProxy section fulcrum does not have once, without a cascade for its lines", () => {
+    expect(
+      formatted("userlist admins\n    user admin insecure-password x\nglobal\n    maxconn 10\n"),
+    ).toEqual([
+      "t.cfg:1: the 'userlist' section is not supported yet (its lines are not read; see docs/configuration.md)",
+    ]);
+  });
+
   it("reports every mistake of a file at once, in file order", () => {
     const text = `global\n    maxconn lots\n${TIMEOUTS}frontend fe\n    bind :80\n    default_backend missing\nbackend be\n    server a 127.0.0.1:80\n    server a 127.0.0.1:81\n    balanse roundrobin\n`;
     expect(formatted(text)).toEqual([
