@@ -76,7 +76,7 @@ export const chaosCommand: Handler = async (_args, flags: LabFlags) => {
     onEvent: (e, d) => {
       addToTally(tally, e);
       gaps.add(e.t, e.ok);
-      tally.longestGapMs = gaps.longest;
+      tally.longestGapMs = Math.round(gaps.longest);
       if (e.kind === "logged-out" && d && !relogging.has(d.user)) {
         tally.sessionsLost++;
         relogging.add(d.user);

@@ -128,6 +128,32 @@ describe.skipIf(haproxy === undefined)(
       expect(bad.stderr).toMatch(/unknown node "web9"/);
     });
 
+    test("lab chaos kills and restarts a node on a cron schedule and keeps a running tally", async () => {
+      const r = await lab(
+        "chaos",
+        "--schedule",
+        "* * * * * *",
+        "--rounds",
+        "1",
+        "--nodes",
+        "web2",
+        "--down-ms",
+        "200",
+        "--users",
+        "3",
+        "--json",
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const res = json<{
+        rounds: { node: string; restarted: boolean }[];
+        tally: { requests: number; rounds: number };
+      }>(r);
+      expect(res.rounds).toEqual([expect.objectContaining({ node: "web2", restarted: true })]);
+      expect(res.tally.rounds).toBe(1);
+      expect(res.tally.requests).toBeGreaterThan(0);
+      expect(r.stderr).toMatch(/rounds 1 +requests \d+ +availability/);
+    });
+
     test("lab down stops every process it started and leaves none behind", async () => {
       const r = await lab("down");
       expect(r.code, r.stderr).toBe(0);
