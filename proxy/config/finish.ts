@@ -9,7 +9,6 @@ import type { GlobalDraft, HaDraft, ProxyDraft } from "./draft.js";
 import { didYouMean } from "./hint.js";
 import type {
   ConfigModel,
-  ConfigWarning,
   GlobalModel,
   HaModel,
   HttpCheck,
@@ -77,15 +76,15 @@ class Finisher {
   }
 
   /** Things HAProxy ignores (with a warning) when a proxy works in tcp mode. */
-  private tcpModeCleanup(p: ProxyDraft, label: string): void {
+  private tcpModeCleanup(p: ProxyDraft, label: string, fe: boolean, be: boolean): void {
     const drop = (present: unknown, loc: SourceLoc, what: string, clear: () => void) => {
       if (!present) return;
       this.warn(loc, `${what} ignored for ${label} as it requires 'mode http'`);
       clear();
     };
-    drop(p.cookie, p.cookie?.loc ?? p.loc, "'cookie'", () => delete p.cookie);
+    drop(be && p.cookie, p.cookie?.loc ?? p.loc, "'cookie'", () => delete p.cookie);
     drop(p.stats, p.stats?.loc ?? p.loc, "'stats'", () => delete p.stats);
-    drop(p.monitorUri, p.monitorUri?.loc ?? p.loc, "'monitor-uri'", () => delete p.monitorUri);
+    drop(fe && p.monitorUri, p.monitorUri?.loc ?? p.loc, "'monitor-uri'", () => delete p.monitorUri);
     drop(p.httpRequestRules.length, p.httpRequestRules[0]?.loc ?? p.loc, "'http-request' rules", () => {
       p.httpRequestRules = [];
     });
@@ -104,7 +103,7 @@ class Finisher {
         delete p.stickTable;
       },
     );
-    if (p.options.httplog) {
+    if (fe && p.options.httplog) {
       this.warn(
         p.options.httplogLoc ?? p.loc,
         `'option httplog' not usable with ${label} (needs 'mode http'), falling back to 'option tcplog'`,
@@ -239,7 +238,7 @@ class Finisher {
     const fe = kind !== "backend";
     const be = kind !== "frontend";
     const label = `${kind} '${p.name}'`;
-    if (p.mode === "tcp") this.tcpModeCleanup(p, label);
+    if (p.mode === "tcp") this.tcpModeCleanup(p, label, fe, be);
     if (fe && p.binds.length === 0) {
       this.warn(
         p.loc,
@@ -401,5 +400,3 @@ function hintBackend(name: string, known: Iterable<string>): string {
 export function finish(drafts: Drafts, opts: FinishOptions, out: Collector): ConfigModel | undefined {
   return new Finisher(drafts, opts, out).run();
 }
-
-export type { ConfigWarning };
