@@ -64,8 +64,11 @@ export function readiness(state: LabState, node: NodeName): () => Promise<boolea
   if (node === "redis") return () => redisPing(state.redisUrl);
   if (node === "web1" || node === "web2") return async () => (await probeWeb(state.ports[node])).up;
   if (state.topology === "single") return async () => (await probeLb(state.ports.stats[node])).reachable;
-  // a node of the pair is ready when it runs and one node of the pair is active.
-  return async () => (await lbSnapshot(state)).active.length === 1;
+  // a node of the pair is ready when one node is MASTER and the other is BACKUP.
+  return async () => {
+    const snap = await lbSnapshot(state);
+    return snap.active.length === 1 && Object.values(snap.roles).filter((r) => r === "BACKUP").length === 1;
+  };
 }
 
 /** Starts one node (or resumes it when frozen) and records it; waits until ready. */

@@ -11,8 +11,9 @@
 import { connect } from "node:net";
 import { httpRequest } from "./http.js";
 
-/** keepalived's words, as the node shows them; the last three are the lab's own. */
-export type Role = "MASTER" | "BACKUP" | "INIT" | "FAULT" | "STOPPED" | "SERVING" | "UNREACHABLE";
+/** keepalived's words, as the node shows them; the last three are the lab's own (SERVING: no
+ *  ha section; FROZEN: the process is SIGSTOPped; UNREACHABLE: nothing tells). */
+export type Role = "MASTER" | "BACKUP" | "INIT" | "FAULT" | "STOPPED" | "SERVING" | "FROZEN" | "UNREACHABLE";
 
 /** Where the role is read: the stats page (HTML), the pattern's first group is the role. */
 export const ROLE_SOURCE = {
@@ -20,13 +21,27 @@ export const ROLE_SOURCE = {
   pattern: /this node: [^<]*<strong>([A-Z]+)<\/strong>/,
 } as const;
 
-/** How the active node's page names its peer and the peer's role. */
-export const PEER_PATTERN = /peer: ([^ <]+) <strong>([A-Z]+)<\/strong>/;
+/** How a node's page names its peer, the peer's role and the age of its last advert. */
+export const PEER_PATTERN =
+  /peer: ([^ <]+) <strong>([A-Z]+)<\/strong>(?:, last advert (?:([0-9.]+)s ago|never))?/;
+
+export interface PeerView {
+  readonly name: string;
+  readonly role: Role;
+  /** Age of the peer's last advert (undefined: not shown or never heard). */
+  readonly ageMs?: number;
+}
 
 /** The peer's name and role as a node's stats page shows them. */
-export function peerFromPage(html: string): { name: string; role: Role } | undefined {
+export function peerFromPage(html: string): PeerView | undefined {
   const m = PEER_PATTERN.exec(html);
-  return m ? { name: m[1]!, role: m[2] as Role } : undefined;
+  if (!m) return undefined;
+  const age = m[3] === undefined ? undefined : Math.round(Number(m[3]) * 1000);
+  return {
+    name: m[1]!,
+    role: m[2] as Role,
+    ...(age !== undefined && Number.isFinite(age) ? { ageMs: age } : {}),
+  };
 }
 
 /** The role shown on a stats page; undefined when the page has no HA box (no ha section). */
@@ -90,7 +105,7 @@ export interface LbProbe {
   readonly role: Role;
   readonly facts?: CsvFacts;
   /** The peer as this node sees it (its adverts). */
-  readonly peer?: { readonly name: string; readonly role: Role };
+  readonly peer?: PeerView;
   readonly error?: string;
 }
 

@@ -165,7 +165,9 @@ async function startAll(state: LabState, opts: UpOptions): Promise<void> {
       opts.progress(`${node}: started (pid ${state.nodes[node]!.pid}, log ${state.nodes[node]!.log})`);
     }
     const what =
-      wave[0]!.startsWith("lb") && state.topology === "pair" ? "up with one node MASTER" : "healthy";
+      wave[0]!.startsWith("lb") && state.topology === "pair"
+        ? "up with one node MASTER and the other BACKUP"
+        : "healthy";
     await Promise.all(wave.map((node) => waitForNode(state, node, readiness(state, node), deadline, what)));
     opts.progress(`${wave.join(", ")}: ${what}`);
   }

@@ -70,16 +70,26 @@ export function lbNames(state: LabState): LbName[] {
   return state.topology === "pair" ? ["lb1", "lb2"] : ["lb1"];
 }
 
-/** Role of each node: its own page when it answers, else its peer's view of it. Pure. */
+/** What the lab knows of a node's process: running, frozen (SIGSTOP) or gone. */
+export type ProcState = "running" | "frozen" | "gone";
+
+/** A peer's view is believed only while its adverts are fresh. */
+export const PEER_VIEW_MAX_AGE_MS = 1000;
+
+/**
+ * Role of each node: STOPPED or FROZEN from its process; else its own page when it
+ * answers; else the view of its peer when that peer heard from it lately. Pure.
+ */
 export function resolveRoles(
   probes: Partial<Record<LbName, LbProbe>>,
-  alive: Partial<Record<LbName, boolean>>,
+  procs: Partial<Record<LbName, ProcState>>,
 ): Partial<Record<LbName, Role>> {
   const out: Partial<Record<LbName, Role>> = {};
   for (const lb of Object.keys(probes) as LbName[]) {
     const own = probes[lb]!;
-    if (!alive[lb]) {
-      out[lb] = "STOPPED";
+    const proc = procs[lb] ?? "gone";
+    if (proc !== "running") {
+      out[lb] = proc === "frozen" ? "FROZEN" : "STOPPED";
       continue;
     }
     if (own.reachable) {
@@ -87,7 +97,9 @@ export function resolveRoles(
       continue;
     }
     const other = (Object.keys(probes) as LbName[]).find((o) => o !== lb && probes[o]?.peer?.name === lb);
-    out[lb] = other ? probes[other]!.peer!.role : "UNREACHABLE";
+    const view = other ? probes[other]!.peer! : undefined;
+    const fresh = view !== undefined && (view.ageMs === undefined || view.ageMs <= PEER_VIEW_MAX_AGE_MS);
+    out[lb] = fresh ? view.role : "UNREACHABLE";
   }
   return out;
 }
@@ -100,24 +112,25 @@ export function activeNodes(roles: Partial<Record<LbName, Role>>): LbName[] {
 export interface LbSnapshot {
   readonly probes: Partial<Record<LbName, LbProbe>>;
   readonly roles: Partial<Record<LbName, Role>>;
-  readonly alive: Partial<Record<LbName, boolean>>;
+  readonly procs: Partial<Record<LbName, ProcState>>;
   readonly active: LbName[];
 }
 
 export async function lbSnapshot(state: LabState, timeoutMs = 500): Promise<LbSnapshot> {
   const lbs = lbNames(state);
-  const alive: Partial<Record<LbName, boolean>> = {};
+  const procs: Partial<Record<LbName, ProcState>> = {};
   for (const lb of lbs) {
     const rec = state.nodes[lb];
-    alive[lb] = rec !== undefined && isAlive(rec);
+    procs[lb] =
+      rec === undefined || !isAlive(rec) ? "gone" : procStateLetter(rec.pid) === "T" ? "frozen" : "running";
   }
   const results = await Promise.all(lbs.map((lb) => probeLb(state.ports.stats[lb], timeoutMs)));
   const probes: Partial<Record<LbName, LbProbe>> = {};
   lbs.forEach((lb, i) => {
     probes[lb] = results[i]!;
   });
-  const roles = resolveRoles(probes, alive);
-  return { probes, roles, alive, active: activeNodes(roles) };
+  const roles = resolveRoles(probes, procs);
+  return { probes, roles, procs, active: activeNodes(roles) };
 }
 
 function portOf(state: LabState, node: NodeName): number {
@@ -150,7 +163,7 @@ export async function gatherView(state: LabState): Promise<LabView> {
     } else {
       health = lbs.roles[name] ?? "UNREACHABLE";
       detail = lbs.probes[name]?.reachable ? undefined : "own stats not bound";
-      if (health !== "UNREACHABLE" && health !== "STOPPED" && !lbs.probes[name]?.reachable) {
+      if (!["UNREACHABLE", "STOPPED", "FROZEN"].includes(health) && !lbs.probes[name]?.reachable) {
         detail = "seen by its peer (own stats not bound)";
       }
     }
@@ -160,7 +173,7 @@ export async function gatherView(state: LabState): Promise<LabView> {
       alive,
       frozen,
       port: portOf(state, name),
-      health: frozen ? `${health} (frozen)` : health,
+      health: frozen && health !== "FROZEN" ? `${health} (frozen)` : health,
       ...(detail !== undefined ? { detail } : {}),
     });
   }

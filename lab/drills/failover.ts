@@ -9,7 +9,7 @@
 import { LabError } from "../errors.js";
 import { sleepMs } from "../nodes.js";
 import { killNode, startNode } from "../ops.js";
-import type { Role } from "../probe.js";
+import { probeLb, type Role } from "../probe.js";
 import { isAlive, procStateLetter, signalRef } from "../proc.js";
 import type { LabState, LbName, Mode } from "../state.js";
 import { lbSnapshot } from "../view.js";
@@ -112,8 +112,9 @@ export async function failoverDrill(state: LabState, opts: FailoverOptions): Pro
     killNode(state, killed, opts.signal);
     const deadline = tKill + (opts.takeoverDeadlineMs ?? 10_000);
     while (load.now() < deadline) {
-      const snap = await lbSnapshot(state, 200);
-      if (snap.probes[standby]?.reachable && snap.roles[standby] === "MASTER") {
+      // only the standby: a frozen old active would hold each probe for its whole timeout.
+      const seen = await probeLb(state.ports.stats[standby], 200);
+      if (seen.reachable && seen.role === "MASTER") {
         const t = load.mark(`${standby} MASTER`);
         takeoverMs = t - tKill;
         newMaster = standby;

@@ -75,7 +75,11 @@ describe("reading a node from the outside", () => {
     const page =
       '<div class="box ha"><strong>High availability</strong><ul class="plain"><li>this node: lb1 <strong>MASTER</strong>, priority 150, epoch 3</li><li>peer: lb2 <strong>BACKUP</strong>, last advert 0.1s ago</li>';
     expect(roleFromPage(page)).toBe("MASTER");
-    expect(peerFromPage(page)).toEqual({ name: "lb2", role: "BACKUP" });
+    expect(peerFromPage(page)).toEqual({ name: "lb2", role: "BACKUP", ageMs: 100 });
+    expect(peerFromPage("<li>peer: lb2 <strong>INIT</strong>, last advert never</li>")).toEqual({
+      name: "lb2",
+      role: "INIT",
+    });
     expect(roleFromPage("<html>no ha</html>")).toBeUndefined();
   });
 
@@ -85,7 +89,7 @@ describe("reading a node from the outside", () => {
         lb1: { reachable: true, role: "MASTER", peer: { name: "lb2", role: "BACKUP" } },
         lb2: { reachable: false, role: "UNREACHABLE" },
       },
-      { lb1: true, lb2: true },
+      { lb1: "running", lb2: "running" },
     );
     expect(roles).toEqual({ lb1: "MASTER", lb2: "BACKUP" });
     expect(activeNodes(roles)).toEqual(["lb1"]);
@@ -97,9 +101,38 @@ describe("reading a node from the outside", () => {
         lb1: { reachable: false, role: "UNREACHABLE" },
         lb2: { reachable: true, role: "MASTER", peer: { name: "lb1", role: "MASTER" } },
       },
-      { lb1: false, lb2: true },
+      { lb1: "gone", lb2: "running" },
     );
     expect(roles).toEqual({ lb1: "STOPPED", lb2: "MASTER" });
+  });
+
+  test("a frozen old MASTER is FROZEN, never counted as a second MASTER from a stale advert", () => {
+    const probes = {
+      lb1: { reachable: false, role: "UNREACHABLE" as const },
+      lb2: {
+        reachable: true,
+        role: "MASTER" as const,
+        peer: { name: "lb1", role: "MASTER" as const, ageMs: 100 },
+      },
+    };
+    const roles = resolveRoles(probes, { lb1: "frozen", lb2: "running" });
+    expect(roles).toEqual({ lb1: "FROZEN", lb2: "MASTER" });
+    expect(activeNodes(roles)).toEqual(["lb2"]);
+  });
+
+  test("a peer's view older than a second is not believed", () => {
+    const probes = {
+      lb1: {
+        reachable: true,
+        role: "MASTER" as const,
+        peer: { name: "lb2", role: "BACKUP" as const, ageMs: 4200 },
+      },
+      lb2: { reachable: false, role: "UNREACHABLE" as const },
+    };
+    expect(resolveRoles(probes, { lb1: "running", lb2: "running" })).toEqual({
+      lb1: "MASTER",
+      lb2: "UNREACHABLE",
+    });
   });
 
   test("a node without an ha section serves (SERVING counts as active)", () => {
