@@ -131,7 +131,8 @@ export async function failoverDrill(state: LabState, opts: FailoverOptions): Pro
   }
   const end = load.now();
   const events = load.events;
-  const gap = longestGap(events, load.marks[0]?.t ?? 0, end);
+  // the whole load window: the gap a user feels starts at the last success before the kill.
+  const gap = longestGap(events, 0, end);
   const sessions = tallySessions(await checkUsers(users));
   const mastersAfter = (await lbSnapshot(state)).active;
   const restored = await restore(state, killed, opts.progress);
