@@ -35,7 +35,7 @@ async function proxyNodeAvailable(): Promise<boolean> {
 }
 
 const available = await proxyNodeAvailable();
-const dir = tempDir("fulcrum-lab-e2e-");
+let dir: { path: string; remove: () => void };
 const lab = (...words: string[]) => runCli(["lab", ...words, "--dir", dir.path], { timeout: 120_000 });
 const json = <T>(r: { stdout: string; stderr: string }): T => {
   try {
@@ -68,6 +68,7 @@ describe.skipIf(!available)("lab with the fulcrum HA pair (issue 7, done when)",
   let nodes: LabState["nodes"] = {};
 
   beforeAll(async () => {
+    dir = tempDir("fulcrum-lab-e2e-");
     const up = await lab("up", "--detach", "--json");
     expect(up.code, up.stderr).toBe(0);
     const view = json<{ masters: string[] }>(up);
