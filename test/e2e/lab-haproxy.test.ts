@@ -12,7 +12,7 @@ import type { LabState } from "../../lab/state.js";
 import { runCli, spawnCli, tempDir, waitFor } from "../helpers/index.js";
 
 const haproxy = await import("../../lab/nodes.js").then((m) => m.whichProgram("haproxy"));
-let dir: { path: string; remove: () => void };
+let dir: { path: string; remove: () => void } = { path: "", remove: () => undefined };
 const lab = (...words: string[]) => runCli(["lab", ...words, "--dir", dir.path], { timeout: 60_000 });
 const state = (): LabState => JSON.parse(readFileSync(join(dir.path, "state.json"), "utf8")) as LabState;
 const json = <T>(r: { stdout: string }): T => JSON.parse(r.stdout) as T;
@@ -23,6 +23,7 @@ describe.skipIf(haproxy === undefined)(
     let pids: LabState["nodes"] = {};
 
     beforeAll(async () => {
+      dir = tempDir("fulcrum-lab-haproxy-");
       const up = await lab("up", "--lb", "haproxy", "--mode", "cookie", "--detach", "--json");
       expect(up.code, up.stderr).toBe(0);
       pids = state().nodes;
