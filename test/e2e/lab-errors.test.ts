@@ -9,7 +9,7 @@ test("lab up without redis-server in PATH says how to install it and starts noth
   const d = tempDir("fulcrum-lab-noredis-");
   onTestFinished(() => d.remove());
   const r = await runCli(["lab", "up", "--detach", "--dir", d.path], {
-    env: { PATH: dirname(process.execPath) },
+    env: { PATH: join(d.path, "empty-bin") },
   });
   expect(r.code).toBe(1);
   expect(r.stderr.trim().split("\n")).toEqual([
