@@ -73,8 +73,8 @@ export function lbNames(state: LabState): LbName[] {
 /** What the lab knows of a node's process: running, frozen (SIGSTOP) or gone. */
 export type ProcState = "running" | "frozen" | "gone";
 
-/** A peer's view is believed only while its adverts are fresh. */
-export const PEER_VIEW_MAX_AGE_MS = 1000;
+/** A peer's view is believed only while its adverts are fresh (5 advert intervals). */
+export const PEER_VIEW_MAX_AGE_MS = 500;
 
 /**
  * Role of each node: STOPPED or FROZEN from its process; else its own page when it

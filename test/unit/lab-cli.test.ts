@@ -120,7 +120,7 @@ describe("reading a node from the outside", () => {
     expect(activeNodes(roles)).toEqual(["lb2"]);
   });
 
-  test("a peer's view older than a second is not believed", () => {
+  test("a peer's view older than half a second (5 missed adverts) is not believed", () => {
     const probes = {
       lb1: {
         reachable: true,
