@@ -81,10 +81,13 @@ program
 
 program
   .command("bench")
-  .description("compare fulcrum with HAProxy, nginx and a direct connection")
+  .description("compare fulcrum with HAProxy, nginx and a direct connection (or measure failover)")
   .option("--quick", "a short run")
-  .option("--targets <LIST>", "comma-separated: fulcrum,haproxy,nginx,direct", "fulcrum,haproxy,nginx,direct")
+  .option("--targets <LIST>", "comma-separated, default all: fulcrum,haproxy,nginx,direct")
   .option("--json", "print the result as JSON")
+  .option("--failover", "measure the HA pair's failover gap instead (bench/failover)")
+  .option("--signal <SIG>", "with --failover: KILL or USR1 sent to the active node")
+  .option("--reps <N>", "with --failover: repetitions (default 20)")
   .action(async (opts) => {
     const { runBenchCommand } = await import("./bench.js");
     await runBenchCommand(opts);
