@@ -564,7 +564,7 @@ const onTick: Handler<{ type: "tick"; loopDelay?: number }> = (c, e) => {
   const cfg = c.s.config;
   const delay = e.loopDelay ?? 0;
   const stalled = delay > cfg.stallThreshold;
-  if (c.s.role === "STOPPED") return say(c, "stopped", "no action: stopped");
+  if (c.s.role === "STOPPED") return say(c, "stopped-idle", "no action: stopped");
   c.s = { ...c.s, healthyTicks: stalled ? 0 : c.s.healthyTicks + 1 };
   const stallFacts = `event-loop delay of ${ms(delay)} exceeds the ${ms(cfg.stallThreshold)} threshold`;
   if (stalled && c.s.role === "MASTER") {
@@ -868,11 +868,7 @@ const onRedisUp: Handler<{ type: "redis-up" }> = (c) => {
     const next = maybeAcquire(c, true);
     return say(c, "redis-up", `entered BACKUP: Redis reachable again; ${next}`);
   }
-  say(
-    c,
-    was ? "redis-ok" : "redis-up",
-    was ? "no action: Redis reachable" : `Redis reachable again (${c.s.role})`,
-  );
+  say(c, was ? "redis-ok" : "redis-up", was ? "no action: Redis reachable" : `Redis reachable (${c.s.role})`);
 };
 
 const onRedisDown: Handler<{ type: "redis-down"; message?: string }> = (c, e) => {
@@ -994,7 +990,15 @@ const advertWhileMaster = (c: Ctx, a: Advert) => {
 
 const advertWhileStandby = (c: Ctx, a: Advert) => {
   const s = c.s;
-  if (a.role === "MASTER") return;
+  if (a.role === "MASTER") {
+    // A MASTER without Redis lives on our acknowledgements: answer at once rather than at our
+    // next advert, so its failsafe deadline moves with the round trip, not the interval.
+    if (!a.redis) {
+      sendAdvert(c);
+      say(c, "failsafe-ack", `acknowledged ${a.node}'s advert ${a.seq} at once: it is MASTER without Redis`);
+    }
+    return;
+  }
   if (a.released > 0 && a.released >= s.highestEpoch) {
     if (s.role !== "BACKUP")
       return say(c, "peer-released", `${a.node} released the lease at epoch ${a.released}`);

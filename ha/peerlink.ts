@@ -102,9 +102,21 @@ export class PeerLink {
     return true;
   }
 
-  async close(): Promise<void> {
+  /** Closes everything; with `flush`, what was sent last (the goodbye advert) goes out first. */
+  async close(opts: { flush?: boolean } = {}): Promise<void> {
     this.closed = true;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    const out = this.outbound;
+    if (opts.flush === true && out !== undefined && this.outboundReady) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 200);
+        out.once("close", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        out.end();
+      });
+    }
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     const server = this.server;

@@ -197,7 +197,14 @@ describe("the lease when Redis restarts", () => {
       { timeout: 5000, what: "an acquisition after the restart" },
     );
     expect(again.epoch).toBe(42);
-    // The old holder's renew sees that a newer epoch exists.
-    expect(await a.renew(epoch)).toMatchObject({ type: "lease-lost", holder: { node: "lb2", epoch: 42 } });
+    // The old holder's renew (once its connection is back) sees that a newer epoch exists.
+    const renewed = await waitFor(
+      async () => {
+        const r = await a.renew(epoch);
+        return r.type === "redis-error" ? undefined : r;
+      },
+      { timeout: 5000, what: "lb1's connection to come back" },
+    );
+    expect(renewed).toMatchObject({ type: "lease-lost", holder: { node: "lb2", epoch: 42 } });
   });
 });

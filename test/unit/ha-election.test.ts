@@ -853,6 +853,23 @@ describe("losing Redis (failsafe)", () => {
     expect(t).toBe(L + L - M);
   });
 
+  it("a standby acknowledges at once an advert from a MASTER that has lost Redis", () => {
+    const n = new Node();
+    toBackup(n);
+    n.at(305).feed({
+      type: "advert",
+      advert: peerAdvert({ role: "MASTER", epoch: 2, redis: true, seq: 500 }),
+      via: "link",
+    });
+    const r = n.at(310).feed({
+      type: "advert",
+      advert: peerAdvert({ role: "MASTER", epoch: 2, redis: false, seq: 501 }),
+      via: "link",
+    });
+    expect(find(r, "advert")?.advert).toMatchObject({ ack: 501, ackInc: "inc-lb2", role: "BACKUP" });
+    expect(r.rule).toBe("failsafe-ack");
+  });
+
   it("a standby that acknowledged a MASTER advert does not acquire for one lease time, even with the lease free", () => {
     const n = new Node();
     toBackup(n);
