@@ -1,0 +1,289 @@
+/**
+ * The I/O shell of health checks: one timer per checked server, a TCP connect (and for
+ * `option httpchk` the request, then the response head and, for `expect string`, the body),
+ * then the pure rules in state.ts, http.ts and messages.ts decide what it means.
+ *
+ * Timeouts follow HAProxy's documented rule: with `timeout check`, connecting is bounded by
+ * min(`timeout connect`, `inter`) and reading by `timeout check` once connected; without it,
+ * `inter` bounds the whole check. The next check starts one interval after this one ended
+ * (inter / fastinter / downinter by health). Checks pause while a server is in maint.
+ */
+import { connect, type Socket } from "node:net";
+import { slowstartApplies } from "../balance/slowstart.js";
+import { startWarmup, stopWarmup } from "../balance/warmup.js";
+import type { BackendRuntime, CheckResult, ServerRuntime } from "../state.js";
+import { isUsable } from "../state.js";
+import { checkRequest, compileExpect, dechunk, type Expectation, parseHead } from "./http.js";
+import { downMessage, type Message, noServerMessage, type ServerFacts, upMessage } from "./messages.js";
+import { afterCheck, checkInterval } from "./state.js";
+import { CHECK_STATUSES, type CheckOutcome, checkPassed, connectErrorOutcome } from "./status.js";
+
+/** A line for the log and for stderr: HAProxy words some of them differently on each. */
+export interface CheckLog {
+  readonly syslog: string;
+  readonly severity: number;
+  readonly stderr: string;
+  readonly stderrLevel: "WARNING" | "ALERT";
+}
+
+/** What the node did with the queues when a server changed state (for the log line). */
+export interface QueueFacts {
+  /** DOWN: requests moved off the server's queue; UP: requests it took from the backend queue. */
+  readonly requeued: number;
+  /** DOWN: left in the server's queue; UP: still waiting in the backend queue. */
+  readonly remaining: number;
+}
+
+export interface CheckOptions {
+  now?: () => number;
+  /** Delay before a server's first check (default: spread over this backend's checked servers). */
+  firstDelayMs?: (server: ServerRuntime) => number;
+  /**
+   * A server went UP or DOWN. The server record is already updated: rebuild the balancer and
+   * move queued requests here, and return what moved for the log line.
+   */
+  onChange?(
+    server: ServerRuntime,
+    from: "up" | "down",
+    to: "up" | "down",
+    why: CheckResult,
+  ): QueueFacts | undefined;
+  /** A slowstart step changed a server's effectiveWeight: rebuild the balancer. */
+  onWeight?(server: ServerRuntime): void;
+  /** Every check result (debug output). */
+  onCheck?(server: ServerRuntime, result: CheckResult): void;
+  log?(entry: CheckLog): void;
+}
+
+export interface Checks {
+  stop(): void;
+}
+
+/** Largest response kept to evaluate `expect string` (HAProxy's check buffer size). */
+const MAX_RESPONSE = 16384;
+
+export function startChecks(backend: BackendRuntime, opts: CheckOptions = {}): Checks {
+  const now = opts.now ?? Date.now;
+  const cfg = backend.cfg;
+  const httpchk = cfg.httpCheck;
+  const request = httpchk ? checkRequest(httpchk) : undefined;
+  const expect = compileExpect(httpchk?.expect);
+  const checked = backend.servers.filter((s) => s.cfg.check);
+  const timers = new Map<ServerRuntime, NodeJS.Timeout>();
+  const sockets = new Set<Socket>();
+  let stopped = false;
+
+  const schedule = (s: ServerRuntime, delay: number) => {
+    if (stopped) return;
+    const t = setTimeout(() => run(s), delay);
+    t.unref();
+    timers.set(s, t);
+  };
+
+  const run = (s: ServerRuntime) => {
+    if (stopped) return;
+    if (s.admin === "maint") {
+      schedule(s, s.cfg.inter);
+      return;
+    }
+    const started = now();
+    probe(s, request, expect, cfg.timeouts, sockets, (outcome) => {
+      if (stopped) return;
+      const ended = now();
+      apply(s, outcome, started, ended);
+      schedule(s, checkInterval(s.cfg, s.health));
+    });
+  };
+
+  const apply = (s: ServerRuntime, outcome: CheckOutcome, started: number, ended: number) => {
+    const row = CHECK_STATUSES[outcome.status];
+    const result: CheckResult = {
+      status: outcome.status,
+      durationMs: ended - started,
+      desc: row.desc,
+      at: ended,
+      ...(outcome.code !== undefined ? { code: outcome.code } : {}),
+      ...(outcome.info !== undefined ? { info: outcome.info } : {}),
+    };
+    s.lastCheck = result;
+    const hadUsable = countUsable(backend);
+    const step = afterCheck(s.health, s.cfg, checkPassed(outcome));
+    s.health = step.health;
+    if (step.counted) s.chkfail++;
+    opts.onCheck?.(s, result);
+    if (step.transition === undefined) return;
+    s.up = step.up;
+    s.lastChange = ended;
+    if (step.transition === "down") {
+      s.chkdown++;
+      s.downSince = ended;
+      stopWarmup(s);
+    } else {
+      if (s.downSince > 0) s.downTime += ended - s.downSince;
+      s.downSince = 0;
+      if (slowstartApplies(cfg.balance.algo, s.cfg.slowstart)) {
+        startWarmup(s, s.cfg.slowstart!, { now, onStep: (sv) => opts.onWeight?.(sv) });
+      }
+    }
+    const from = step.transition === "down" ? "up" : "down";
+    const moved = opts.onChange?.(s, from, step.transition, result) ?? { requeued: 0, remaining: 0 };
+    logTransition(s, step.transition, outcome, result.durationMs ?? 0, moved, hadUsable);
+  };
+
+  const logTransition = (
+    s: ServerRuntime,
+    to: "up" | "down",
+    outcome: CheckOutcome,
+    durationMs: number,
+    moved: QueueFacts,
+    hadUsable: { active: number; backup: number },
+  ) => {
+    const left = countUsable(backend);
+    const facts: ServerFacts = {
+      backend: cfg.name,
+      server: s.cfg.name,
+      backup: s.cfg.backup,
+      activeLeft: left.active,
+      backupLeft: left.backup,
+    };
+    const check = { outcome, durationMs };
+    const msg: Message =
+      to === "down"
+        ? downMessage(facts, check, {
+            active: s.active,
+            requeued: moved.requeued,
+            remaining: moved.remaining,
+          })
+        : upMessage(facts, check, { requeued: moved.requeued, queued: moved.remaining });
+    opts.log?.({ syslog: msg.text, severity: msg.severity, stderr: msg.text, stderrLevel: "WARNING" });
+    const none = left.active + left.backup === 0;
+    const had = hadUsable.active + hadUsable.backup > 0;
+    if (none && had) {
+      backend.chkdown++;
+      backend.lastChange = now();
+      backend.downSince = backend.lastChange;
+      const m = noServerMessage(cfg.kind === "listen" ? "listen" : "backend", cfg.name);
+      opts.log?.({
+        syslog: m.syslog.text,
+        severity: m.syslog.severity,
+        stderr: m.stderr,
+        stderrLevel: "ALERT",
+      });
+    } else if (!none && !had) {
+      backend.lastChange = now();
+      if (backend.downSince > 0) backend.downTime += backend.lastChange - backend.downSince;
+      backend.downSince = 0;
+    }
+  };
+
+  checked.forEach((s, k) => {
+    const first = opts.firstDelayMs?.(s) ?? Math.floor((checkInterval(s.cfg, s.health) * k) / checked.length);
+    schedule(s, first);
+  });
+
+  return {
+    stop() {
+      stopped = true;
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      for (const sock of sockets) sock.destroy();
+      sockets.clear();
+      for (const s of checked) stopWarmup(s);
+    },
+  };
+}
+
+function countUsable(be: BackendRuntime): { active: number; backup: number } {
+  let active = 0;
+  let backup = 0;
+  for (const s of be.servers) {
+    if (!isUsable(s)) continue;
+    if (s.cfg.backup) backup++;
+    else active++;
+  }
+  return { active, backup };
+}
+
+/**
+ * One check: connect, then (HTTP) send and read. Calls `done` exactly once and leaves no
+ * socket or timer behind.
+ */
+function probe(
+  s: ServerRuntime,
+  request: Buffer | undefined,
+  expect: Expectation,
+  timeouts: BackendRuntime["cfg"]["timeouts"],
+  sockets: Set<Socket>,
+  done: (o: CheckOutcome) => void,
+): void {
+  const inter = s.cfg.inter;
+  const hasCheckTimeout = timeouts.check !== undefined;
+  const connectLimit = hasCheckTimeout ? Math.min(timeouts.connect ?? inter, inter) : inter;
+  let connected = false;
+  let finished = false;
+  let received: Buffer = Buffer.alloc(0);
+  const sock = connect({ host: s.cfg.host, port: s.cfg.checkPort ?? s.cfg.port, noDelay: true });
+  sockets.add(sock);
+  let timer = setTimeout(() => finish(connected ? { status: "L7TOUT" } : { status: "L4TOUT" }), connectLimit);
+
+  const finish = (o: CheckOutcome) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    sockets.delete(sock);
+    sock.destroy();
+    done(o);
+  };
+
+  sock.on("error", (err: NodeJS.ErrnoException) => {
+    finish(connected ? { status: "L7RSP" } : connectErrorOutcome(err));
+  });
+  sock.on("connect", () => {
+    connected = true;
+    if (!request) {
+      finish({ status: "L4OK" });
+      return;
+    }
+    if (hasCheckTimeout) {
+      clearTimeout(timer);
+      timer = setTimeout(() => finish({ status: "L7TOUT" }), timeouts.check!);
+    }
+    sock.write(request);
+  });
+  sock.on("data", (chunk: Buffer) => {
+    received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+    const verdict = judge(received, expect, false);
+    if (verdict) finish(verdict);
+  });
+  sock.on("end", () => {
+    finish(judge(received, expect, true) ?? { status: "L7RSP" });
+  });
+  sock.on("close", () => {
+    finish(connected ? (judge(received, expect, true) ?? { status: "L7RSP" }) : { status: "L4CON" });
+  });
+}
+
+/** A verdict on what was received, or undefined while more is needed (and may come). */
+function judge(buf: Buffer, expect: Expectation, ended: boolean): CheckOutcome | undefined {
+  const head = parseHead(buf);
+  if (head.kind === "invalid") return { status: "L7RSP" };
+  if (head.kind === "incomplete")
+    return ended || buf.length >= MAX_RESPONSE ? { status: "L7RSP" } : undefined;
+  if (!expect.needsBody) return expect.judge(head.code, head.reason, "");
+  const raw = buf.subarray(head.bodyAt);
+  let body: Buffer;
+  let complete: boolean;
+  if (head.chunked) {
+    const d = dechunk(raw);
+    body = d.body;
+    complete = d.done;
+  } else if (head.length !== undefined) {
+    body = raw.subarray(0, head.length);
+    complete = raw.length >= head.length;
+  } else {
+    body = raw;
+    complete = false;
+  }
+  if (!complete && !ended && buf.length < MAX_RESPONSE) return undefined;
+  return expect.judge(head.code, head.reason, body.toString("latin1"));
+}

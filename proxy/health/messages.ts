@@ -1,0 +1,118 @@
+/**
+ * The lines HAProxy 2.6 logs (and prints on stderr as [WARNING]/[ALERT]) when a server changes
+ * state, recorded from `haproxy -db`:
+ *
+ *   Server web_proxy/webA is DOWN, reason: Layer4 connection problem, info: "Connection refused",
+ *   check duration: 0ms. 1 active and 0 backup servers left. 0 sessions active, 0 requeued,
+ *   0 remaining in queue.
+ *   Server web_proxy/webA is UP, reason: Layer7 check passed, code: 200, check duration: 4ms.
+ *   2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.
+ *
+ * A backup server says "Backup Server"; with no active server left and a backup usable the
+ * counts end with " Running on backup.". The syslog severity goes with each line.
+ */
+import type { CheckOutcome } from "./status.js";
+import { CHECK_STATUSES } from "./status.js";
+
+/** Syslog severities used here. */
+export const SEVERITY = { emerg: 0, alert: 1, notice: 5 } as const;
+
+export interface Message {
+  readonly text: string;
+  readonly severity: number;
+}
+
+export interface ServerFacts {
+  readonly backend: string;
+  readonly server: string;
+  readonly backup: boolean;
+  /** Usable servers after the change. */
+  readonly activeLeft: number;
+  readonly backupLeft: number;
+}
+
+export interface CheckFacts {
+  readonly outcome: CheckOutcome;
+  readonly durationMs: number;
+}
+
+function who(f: ServerFacts): string {
+  return `${f.backup ? "Backup Server" : "Server"} ${f.backend}/${f.server}`;
+}
+
+function reason(c: CheckFacts): string {
+  const code = c.outcome.code !== undefined ? `, code: ${c.outcome.code}` : "";
+  const info = c.outcome.info ? `, info: "${c.outcome.info}"` : "";
+  return `reason: ${CHECK_STATUSES[c.outcome.status].desc}${code}${info}, check duration: ${Math.round(c.durationMs)}ms`;
+}
+
+function counts(f: ServerFacts, word: "left" | "online"): string {
+  const onBackup = f.activeLeft === 0 && f.backupLeft > 0 ? " Running on backup." : "";
+  return `${f.activeLeft} active and ${f.backupLeft} backup servers ${word}.${onBackup}`;
+}
+
+/** A checked server went DOWN. `active` is its requests in flight, `requeued` those moved away. */
+export function downMessage(
+  f: ServerFacts,
+  c: CheckFacts,
+  q: { active: number; requeued: number; remaining: number },
+): Message {
+  return {
+    text: `${who(f)} is DOWN, ${reason(c)}. ${counts(f, "left")} ${q.active} sessions active, ${q.requeued} requeued, ${q.remaining} remaining in queue.`,
+    severity: SEVERITY.alert,
+  };
+}
+
+/** A checked server came UP. `requeued` is what it took from the backend queue. */
+export function upMessage(f: ServerFacts, c: CheckFacts, q: { requeued: number; queued: number }): Message {
+  return {
+    text: `${who(f)} is UP, ${reason(c)}. ${counts(f, "online")} ${q.requeued} sessions requeued, ${q.queued} total in queue.`,
+    severity: SEVERITY.notice,
+  };
+}
+
+/** `set server ... state drain`. */
+export function drainMessage(f: ServerFacts, q: { requeued: number; queued: number }): Message {
+  return {
+    text: `${who(f)} enters drain state. ${counts(f, "online")} ${q.requeued} sessions requeued, ${q.queued} total in queue.`,
+    severity: SEVERITY.notice,
+  };
+}
+
+/** `set server ... state maint`. */
+export function maintMessage(
+  f: ServerFacts,
+  q: { active: number; requeued: number; remaining: number },
+): Message {
+  return {
+    text: `${who(f)} is going DOWN for maintenance. ${counts(f, "left")} ${q.active} sessions active, ${q.requeued} requeued, ${q.remaining} remaining in queue.`,
+    severity: SEVERITY.alert,
+  };
+}
+
+/** `set server ... state ready` from drain or maint. */
+export function readyMessage(f: ServerFacts, from: "drain" | "maint"): Message {
+  return {
+    text:
+      from === "drain"
+        ? `${who(f)} is UP (leaving forced drain).`
+        : `${who(f)} is UP/READY (leaving forced maintenance).`,
+    severity: SEVERITY.notice,
+  };
+}
+
+/**
+ * The last usable server of a backend is gone. HAProxy words it differently on stderr
+ * (`backend 'b' has no server available!`, [ALERT]) and in syslog (`backend b has no server
+ * available!`, emerg); a `listen` section is called "proxy".
+ */
+export function noServerMessage(
+  kind: "backend" | "listen",
+  name: string,
+): { stderr: string; syslog: Message } {
+  const word = kind === "listen" ? "proxy" : "backend";
+  return {
+    stderr: `${word} '${name}' has no server available!`,
+    syslog: { text: `${word} ${name} has no server available!`, severity: SEVERITY.emerg },
+  };
+}
