@@ -3,8 +3,8 @@
  * the oldest deadline. This is what the request path calls when a server (or every server)
  * is at its maxconn.
  */
-import type { ServerRuntime } from "../state.js";
-import type { Ticket, WaitQueues } from "./queue.js";
+import type { BackendRuntime, ServerRuntime } from "../state.js";
+import { type Ticket, WaitQueues, type WaitQueuesOptions } from "./queue.js";
 
 /**
  * Called once per wait: `granted` with the server whose slot it now holds (its `active` is
@@ -18,9 +18,20 @@ export type WaitCallback = (
   waitedMs: number,
 ) => void;
 
-interface Waiter {
+/** What the shell keeps in each ticket. */
+export interface QueueWaiter {
   cb: WaitCallback;
   delivered: boolean;
+}
+type Waiter = QueueWaiter;
+
+/** The queues of one backend and their shell, built once per backend. */
+export function createBackendQueue(
+  backend: BackendRuntime,
+  opts: WaitQueuesOptions & { now?: () => number },
+): { queues: WaitQueues<QueueWaiter>; shell: QueueShell } {
+  const queues = new WaitQueues<QueueWaiter>(backend, opts);
+  return { queues, shell: new QueueShell(queues, opts.now ? { now: opts.now } : {}) };
 }
 
 export class QueueShell {
