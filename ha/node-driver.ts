@@ -329,7 +329,9 @@ export class HaNode {
     await this.shared.flush(mode === "graceful" ? 1000 : 200);
     this.shared.stop();
     await this.link.close({ flush: true });
-    await Promise.allSettled([this.cmd.quit(), this.sub.quit()]);
+    // QUIT lets pending replies (the last advert's PUBLISH) out; a hung Redis gets 200 ms.
+    const grace = new Promise<void>((r) => setTimeout(r, 200).unref());
+    await Promise.race([Promise.allSettled([this.cmd.quit(), this.sub.quit()]), grace]);
     this.cmd.disconnect();
     this.sub.disconnect();
   }

@@ -52,7 +52,10 @@ export function redisOptions(redis: HaRedis, opts: ConnectOptions): RedisOptions
     commandTimeout: opts.subscriber === true ? undefined : opts.commandTimeout,
     connectTimeout: Math.max(opts.commandTimeout, 1000),
     retryStrategy,
-    autoResubscribe: true,
+    // ioredis resubscribes without handling a failure (an unhandled rejection, fatal on
+    // Node 20, when Redis drops again right after reconnecting); the HA code resubscribes
+    // itself on every "ready".
+    autoResubscribe: false,
     lazyConnect: true,
     ...(opts.name !== undefined ? { connectionName: opts.name } : {}),
   };

@@ -243,6 +243,25 @@ describe("shared state while Redis is away", () => {
     expect(lb1.shared.stats.replayed).toBe(0);
   });
 
+  it("after Redis restarts, the standby is subscribed again and keeps following", async () => {
+    const keys = section();
+    const lb1 = await node(keys, "lb1");
+    const lb2 = await node(keys, "lb2", { active: () => false });
+    await redis.restart();
+    await waitFor(() => lb1.cmd.status === "ready" && lb2.sub.status === "ready", {
+      timeout: 10_000,
+      what: "both nodes to reconnect",
+    });
+    await waitFor(
+      async () => {
+        lb1.table.learn("AFTER", "web2", Date.now());
+        await new Promise((r) => setTimeout(r, 50));
+        return lb2.table.get("AFTER") === "web2";
+      },
+      { timeout: 5000, what: "lb2 to follow a write made after the restart" },
+    );
+  });
+
   it("the write queue is bounded: the oldest writes are dropped and counted", async () => {
     const keys = section();
     const lb1 = await node(keys, "lb1", { maxQueue: 3 });
