@@ -25,8 +25,9 @@ import { type Collector, walk } from "./validate.js";
 export { CondSyntaxError } from "./cond.js";
 export type { ConfigHost } from "./keywords/types.js";
 
-/** The HAProxy version whose behaviour fulcrum follows (for `.if version_atleast()` and -cc). */
-export const HAPROXY_COMPAT_VERSION = "2.6.12";
+import { HAPROXY_COMPAT_VERSION } from "../version.js";
+
+export { HAPROXY_COMPAT_VERSION } from "../version.js";
 
 export interface LoadOptions {
   /** Environment for `"${VAR}"` and `.if defined(VAR)`; default process.env. */

@@ -53,13 +53,20 @@ export class ClientConnection {
     this.dstPort = socket.localPort ?? 0;
     this.requestStart = node.now();
     node.actconn++;
+    node.clients.add(this);
     fe.rt.conns++;
     const c = fe.rt.counters;
     c.scur++;
     c.stot++;
     if (c.scur > c.smax) c.smax = c.scur;
     socket.setNoDelay(true);
-    socket.on("data", (d: Buffer) => this.onData(d));
+    socket.on("data", (d: Buffer) => {
+      try {
+        this.onData(d);
+      } catch (err) {
+        this.internalError(err);
+      }
+    });
     socket.on("end", () => this.onEnd());
     socket.on("error", () => this.onClose(true));
     socket.on("close", () => this.onClose(false));
@@ -148,6 +155,15 @@ export class ClientConnection {
   /** Bytes after a request body (a pipelined request) given back by the exchange. */
   holdBack(d: Buffer): void {
     this.hold(d);
+  }
+
+  /** A bug must cost one connection, never the node: log it loudly and drop the connection. */
+  internalError(err: unknown): void {
+    const e = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    this.node.alert?.(
+      `internal error on a connection from ${this.srcIp}:${this.srcPort}, connection closed: ${e}`,
+    );
+    this.close();
   }
 
   /** Keeps bytes that arrived while an exchange runs (pipelined requests) and stops reading. */
@@ -284,9 +300,15 @@ export class ClientConnection {
     if (this.released) return;
     this.released = true;
     this.clearTimer();
+    this.node.clients.delete(this);
     this.node.actconn--;
     this.fe.rt.conns--;
     this.fe.rt.counters.scur--;
+  }
+
+  /** Waiting for a request with nothing buffered: safe to close at a soft stop. */
+  isIdle(): boolean {
+    return this.state === State.Head && (this.buf === null || this.buf.length === 0);
   }
 
   close(): void {
@@ -314,6 +336,7 @@ export class ClientConnection {
   exchangeDone(keepAlive: boolean): void {
     this.exchange = null;
     this.clearTimer();
+    if (this.node.stopping) keepAlive = false;
     if (!keepAlive || this.socket.destroyed || this.clientEnded) {
       if (this.clientEnded || !keepAlive) {
         this.state = State.Closed;

@@ -147,6 +147,8 @@ export class Exchange implements UpstreamOwner {
   private clientCookie = "-";
   private serverCookie = "-";
   private tunnel = false;
+  /** Server name logged for answers the node made itself (`<STATS>`). */
+  private localServer: string | undefined;
 
   // attempts and timers (ms since t0, -1 = not reached)
   private attempts = 0;
@@ -159,6 +161,8 @@ export class Exchange implements UpstreamOwner {
   private cancelWait: (() => void) | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private taken = false;
+  /** The server whose maxconn slot this request holds. */
+  private slot: ServerPlan | null = null;
   private ended = false;
   private blockedOnClient = false;
 
@@ -210,7 +214,7 @@ export class Exchange implements UpstreamOwner {
     this.upgradeRequested = tokens.upgrade && headerIndex(h.headers, "upgrade") !== -1;
     this.pending = [];
     if (rest !== null) {
-      const left = this.onClientBody(rest, 0);
+      const left = this.reqDecoder === null ? rest : this.onClientBody(rest, 0);
       if (this.ended) return false;
       if (left !== null) this.conn.holdBack(left);
     }
@@ -230,6 +234,11 @@ export class Exchange implements UpstreamOwner {
       this.endLocal(this.localError(503, "SC"), true);
       return false;
     }
+    const local = this.conn.fe.interceptBackend(this.info, this.be);
+    if (local !== null) {
+      this.endLocal(local, false);
+      return false;
+    }
     const c = this.be.rt.counters;
     c.stot++;
     c.reqTot++;
@@ -243,62 +252,97 @@ export class Exchange implements UpstreamOwner {
     const be = this.be!;
     this.choice = be.choose(this.info);
     this.clientCookie = this.choice.clientCookie;
-    this.server = this.choice.server;
-    if (this.server === undefined) {
-      // No server at all: HAProxy queues on the backend only when servers exist but are full.
-      this.fail(503, "S", Phase.Connect, "no server available");
+    const s = this.choice.server;
+    if (s !== undefined) {
+      this.stepQueue(s);
       return;
     }
-    this.stepQueue();
+    if (this.choice.full) {
+      this.waitInQueue(undefined);
+      return;
+    }
+    this.fail(503, "S", Phase.Connect, "no server available");
   }
 
-  private stepQueue(): void {
+  /** Takes a slot on the server, or waits in its queue (maxconn). */
+  private stepQueue(s: ServerPlan): void {
     const be = this.be!;
-    const s = this.server!;
+    this.server = s;
     if (be.hasRoom(s)) {
+      be.take(s);
+      this.slot = s;
       this.tw = this.conn.node.now() - this.t0;
+      this.useServer(s);
       this.stepConnect();
       return;
     }
+    this.waitInQueue(s);
+  }
+
+  private waitInQueue(s: ServerPlan | undefined): void {
+    const be = this.be!;
     this.phase = Phase.Queue;
-    const qStart = this.conn.node.now();
-    this.cancelWait = be.enqueue(this.choice!.direct ? s : undefined, this.info, (srv, waited) => {
+    this.cancelWait = be.enqueue(s, this.info, (srv, waited, outcome) => {
       this.cancelWait = null;
-      if (srv === undefined) {
-        this.tw = this.conn.node.now() - this.t0;
-        this.fail(503, "s", Phase.Queue, `queue timeout after ${waited} ms`);
+      if (this.ended) {
+        if (srv) be.release(srv);
         return;
       }
-      this.server = srv;
       this.tw = this.conn.node.now() - this.t0;
-      void qStart;
-      this.stepConnect();
+      if (srv !== undefined) {
+        this.server = srv;
+        this.slot = srv;
+        this.useServer(srv);
+        this.stepConnect();
+        return;
+      }
+      if (outcome === "redispatch") {
+        const other = be.balance(this.info, s);
+        if (other !== undefined) {
+          this.redispatched = true;
+          this.stepQueue(other);
+          return;
+        }
+      }
+      this.fail(
+        503,
+        "s",
+        Phase.Queue,
+        outcome === "full" ? "server queue full (maxqueue)" : `queue timeout after ${waited} ms`,
+      );
     });
   }
 
+  /** Counts the request on the server it goes to. */
+  private useServer(s: ServerPlan): void {
+    s.rt.counters.stot++;
+    s.rt.counters.lastSess = this.conn.node.now();
+    if (!this.choice!.direct || this.redispatched) s.rt.counters.lbtot++;
+  }
+
   private stepConnect(): void {
-    const be = this.be!;
     const s = this.server!;
-    if (!this.ended && this.attempts === 0) {
-      be.take(s);
-      s.rt.counters.stot++;
-      s.rt.counters.lbtot++;
-    }
     this.phase = Phase.Connect;
     this.tConnectStart = this.conn.node.now();
-    // Reuse an idle keep-alive connection when there is one (never for a request with a body
-    // on its first try: a dead reused connection could not be retried safely).
+    // Reuse an idle keep-alive connection when there is one.
     const idle = s.pool.take();
     if (idle) {
       s.rt.counters.reuse++;
       this.attach(idle);
       return;
     }
+    this.connectFresh();
+  }
+
+  /** A brand-new connection (never a pooled one). */
+  private connectFresh(): void {
+    const s = this.server!;
+    this.phase = Phase.Connect;
     s.rt.counters.connect++;
-    this.cancelWait = s.pool.connect(be.timeouts.connect, (err, up) => {
+    this.cancelWait = s.pool.connect(this.be!.timeouts.connect, (err, up) => {
       this.cancelWait = null;
       if (this.ended) {
-        up?.release();
+        up?.destroy();
         return;
       }
       if (err) {
@@ -323,59 +367,48 @@ export class Exchange implements UpstreamOwner {
     s.rt.counters.econ++;
     be.rt.counters.econ++;
     this.attempts++;
-    if (this.attempts > be.retries) {
+    const kind = err.kind === "timeout" ? "timeout" : "error";
+    const d = be.retryDecision(this.choice!, s, this.attempts, kind, false);
+    if (d.action === "give-up") {
+      this.attempts--;
       this.tc = -1;
       this.fail(
         503,
-        err.kind === "timeout" ? "s" : "S",
+        kind === "timeout" ? "s" : "S",
         Phase.Connect,
         `connection to ${s.rt.cfg.name} failed: ${err.message}`,
       );
       return;
     }
-    const lastRetry = this.attempts === be.retries;
-    const canRedispatch =
-      be.redispatch && (!s.rt.up || s.rt.admin !== "ready" || lastRetry || !this.choice!.direct);
-    let delay = 0;
-    if (canRedispatch) {
+    let next = s;
+    if (d.action === "redispatch") {
       const other = be.balance(this.info, s);
-      if (other !== undefined && other !== s) {
-        this.conn.node.debug?.(
-          `retry ${this.attempts}/${be.retries}: redispatch from ${s.rt.cfg.name} to ${other.rt.cfg.name} (${err.message})`,
-        );
-        be.release(s);
-        this.server = other;
-        this.redispatched = true;
-        s.rt.counters.wredis++;
-        be.rt.counters.wredis++;
-        be.take(other);
-        other.rt.counters.stot++;
-        other.rt.counters.lbtot++;
-        this.insertCookieForRedispatch();
-        this.stepConnect();
-        return;
-      }
+      if (other !== undefined && other !== s) next = other;
     }
-    s.rt.counters.wretr++;
-    be.rt.counters.wretr++;
-    // HAProxy waits a turn-around of up to 1 s before retrying the same server after an
-    // error, but retries at once after a connect timeout (the time was already spent).
-    if (err.kind !== "timeout") delay = Math.min(1000, be.timeouts.connect ?? 1000);
-    this.conn.node.debug?.(
-      `retry ${this.attempts}/${be.retries} to ${s.rt.cfg.name} in ${delay} ms (${err.message})`,
-    );
-    this.retryTimer = setTimeout(() => {
+    if (next !== s) {
+      this.conn.node.debug?.(
+        `${be.cfg.name}/${s.rt.cfg.name}: ${err.message}; ${d.why}: redispatch to ${next.rt.cfg.name}`,
+      );
+      s.rt.counters.wredis++;
+      be.rt.counters.wredis++;
+      if (this.slot) be.release(this.slot);
+      be.take(next);
+      this.slot = next;
+      this.server = next;
+      this.redispatched = true;
+      if (this.choice!.direct) this.clientCookie = "D";
+      this.useServer(next);
+    } else {
+      this.conn.node.debug?.(`${be.cfg.name}/${s.rt.cfg.name}: ${err.message}; ${d.why}`);
+      s.rt.counters.wretr++;
+      be.rt.counters.wretr++;
+    }
+    const go = () => {
       this.retryTimer = null;
-      if (!this.ended) this.stepConnect();
-    }, delay);
-  }
-
-  /** After a redispatch the client gets the new server's cookie (when the backend inserts). */
-  private insertCookieForRedispatch(): void {
-    const ch = this.choice!;
-    if (this.be!.cfg.cookie?.mode === "insert" && !ch.insertCookie) {
-      this.choice = { ...ch, insertCookie: true, direct: false };
-    }
+      if (!this.ended) this.connectFresh();
+    };
+    if (d.delayMs > 0) this.retryTimer = setTimeout(go, d.delayMs);
+    else go();
   }
 
   private stepSendRequest(): void {
@@ -564,7 +597,11 @@ export class Exchange implements UpstreamOwner {
     const fe = this.conn.fe;
     const mode = fe.connMode === "close" || this.be!.connMode === "close" ? "close" : "keep-alive";
     this.keepClient =
-      mode === "keep-alive" && !this.clientWantsClose && f.framing.kind !== "close" && !this.conn.clientEnded;
+      mode === "keep-alive" &&
+      !this.clientWantsClose &&
+      f.framing.kind !== "close" &&
+      !this.conn.clientEnded &&
+      !this.conn.node.stopping;
     const serverKeeps = res.version >= 11 ? !tokens.close : tokens.keepAlive;
     this.keepServer =
       serverKeeps &&
@@ -643,6 +680,13 @@ export class Exchange implements UpstreamOwner {
     }
   }
 
+  onInternalError(err: unknown): void {
+    this.ended = true;
+    this.cleanupWaits();
+    this.releaseServer(false);
+    this.conn.internalError(err);
+  }
+
   onServerTimeout(up: UpstreamConn): void {
     if (this.ended || up !== this.up) return;
     if (this.tunnel) {
@@ -675,7 +719,7 @@ export class Exchange implements UpstreamOwner {
         );
         this.pending = [];
         this.requestSent = false;
-        this.stepConnectFresh();
+        this.connectFresh();
         return;
       }
       this.be!.rt.counters.eresp++;
@@ -700,25 +744,6 @@ export class Exchange implements UpstreamOwner {
     this.abort("S", "server closed during the response body");
   }
 
-  /** Resend on a brand-new connection (never a pooled one). */
-  private stepConnectFresh(): void {
-    const s = this.server!;
-    this.phase = Phase.Connect;
-    s.rt.counters.connect++;
-    this.cancelWait = s.pool.connect(this.be!.timeouts.connect, (err, up) => {
-      this.cancelWait = null;
-      if (this.ended) {
-        up?.release();
-        return;
-      }
-      if (err) {
-        this.onConnectError(err);
-        return;
-      }
-      this.attach(up!);
-    });
-  }
-
   // ---- endings --------------------------------------------------------------------------
 
   private localError(status: number, term: string): LocalResponse {
@@ -733,11 +758,13 @@ export class Exchange implements UpstreamOwner {
     this.resBytes = local.bytes.length;
     sock.write(local.bytes);
     this.conn.countStatus(local.status);
+    if (local.logServer !== undefined) this.localServer = local.logServer;
     if (local.silent) {
       this.conn.fe.rt.counters.intercepted++;
     } else {
       if (!isError) this.conn.fe.rt.counters.intercepted++;
-      this.log(local.status, local.termination ?? "LR--");
+      const t = local.termination ?? "LR";
+      this.log(local.status, t.length === 4 ? t : `${t}${this.clientCookie}${this.serverCookie}`);
     }
     const keep = local.keepAlive && !this.clientWantsClose && this.reqDone;
     if (!keep) this.reqDecoder = null;
@@ -821,13 +848,12 @@ export class Exchange implements UpstreamOwner {
     if (this.taken) {
       this.taken = false;
       this.be!.rt.counters.scur--;
-      if (this.server && this.attemptsCounted()) this.be!.release(this.server);
     }
-  }
-
-  /** The server slot was taken once stepConnect ran (not when we failed before it). */
-  private attemptsCounted(): boolean {
-    return this.phase !== Phase.Request && this.tConnectStart !== 0;
+    if (this.slot) {
+      const s = this.slot;
+      this.slot = null;
+      this.be!.release(s);
+    }
   }
 
   private countResponse(status: number): void {
@@ -857,7 +883,7 @@ export class Exchange implements UpstreamOwner {
     c.fe.log({
       ...rec,
       backend: be?.cfg.name ?? c.fe.cfg.name,
-      server: srv ? srv.rt.cfg.name : "<NOSRV>",
+      server: srv ? srv.rt.cfg.name : (this.localServer ?? "<NOSRV>"),
       tr: this.tr,
       tw: this.tw,
       tc: this.tc,

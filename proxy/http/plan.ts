@@ -3,6 +3,8 @@
  * The request path (client.ts, exchange.ts) only sees these interfaces; node.ts builds them
  * from the model with the balancers, persistence, queue, stats and log modules.
  */
+
+import type { RetryDecision } from "../balance/retry.js";
 import type { HttpConnMode, ProxyModel } from "../config/model.js";
 import type { BackendRuntime, FrontendRuntime, ServerRuntime } from "../state.js";
 import type { Headers, HeadLimits, RequestHead, ResponseHead } from "./h1.js";
@@ -31,6 +33,8 @@ export interface LocalResponse {
   readonly silent?: boolean;
   /** Termination state first letters for the log when it is an error (e.g. "PR"). */
   readonly termination?: string;
+  /** Server name in the log (`<STATS>` for the stats page). */
+  readonly logServer?: string;
 }
 
 export interface ServerPlan {
@@ -44,6 +48,8 @@ export interface Choice {
   readonly server: ServerPlan | undefined;
   /** Chosen by a persistence cookie or a learned session (SF_DIRECT in HAProxy). */
   readonly direct: boolean;
+  /** No server chosen because every usable one is at its maxconn: wait in the backend queue. */
+  readonly full: boolean;
   /** Client-cookie letter for the log's 3rd termination char: N I D V E O - */
   readonly clientCookie: string;
   /** Insert a persistence cookie in the response. */
@@ -69,17 +75,28 @@ export interface BackendPlan {
    * session id); returns the server-cookie letter for the log's 4th termination char.
    */
   rewriteResponse(req: RequestInfo, res: ResponseHead, server: ServerPlan, choice: Choice): string;
-  /** The server was used for a request / finished one (leastconn, maxconn queue). */
+  /** The request holds a slot on the server / gives it back (leastconn, maxconn queue). */
   take(server: ServerPlan): void;
   release(server: ServerPlan): void;
   /** True when the server is below its maxconn. */
   hasRoom(server: ServerPlan): boolean;
-  /** Waits for a slot on `server` (or on the backend when undefined); calls back once. */
+  /**
+   * Waits for a slot on `server` (or on any server when undefined); calls back once with the
+   * server whose slot it now holds, or undefined (`outcome` says why: expired, full, redispatch).
+   */
   enqueue(
     server: ServerPlan | undefined,
     req: RequestInfo,
-    cb: (server: ServerPlan | undefined, waitedMs: number) => void,
+    cb: (server: ServerPlan | undefined, waitedMs: number, outcome: string) => void,
   ): () => void;
+  /** After a failed connection: retry, redispatch or give up (HAProxy's rules, see balance/retry). */
+  retryDecision(
+    choice: Choice,
+    server: ServerPlan,
+    failures: number,
+    kind: "error" | "timeout",
+    reused: boolean,
+  ): RetryDecision;
 }
 
 /** The fields of one HTTP log line, filled by the request path. */
@@ -128,6 +145,8 @@ export interface FrontendPlan {
   ): { header: string; skip: (ip: string) => boolean; ifNone: boolean } | undefined;
   /** monitor-uri, stats, http-request deny/use-service: answers locally, or null to go on. */
   intercept(req: RequestInfo): LocalResponse | null;
+  /** After use_backend: what the backend answers itself (its stats page). */
+  interceptBackend(req: RequestInfo, backend: BackendPlan): LocalResponse | null;
   /** use_backend / default_backend. */
   route(req: RequestInfo): BackendPlan | undefined;
   /** An error response (HAProxy's built-in page or `errorfile`). */
@@ -142,6 +161,12 @@ export interface FrontendPlan {
 export interface NodeContext {
   actconn: number;
   readonly maxconn: number;
+  /** Soft stop in progress: finish what runs, keep no connection alive afterwards. */
+  stopping: boolean;
   now(): number;
   debug?(line: string): void;
+  /** A bug caught at a connection's edge (logged as an ALERT; the node goes on). */
+  alert?(line: string): void;
+  /** Every open client connection, so a stop can close them. */
+  readonly clients: Set<{ close(): void; isIdle(): boolean }>;
 }

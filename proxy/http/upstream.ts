@@ -12,6 +12,8 @@ export interface UpstreamOwner {
   /** The server closed or the socket failed. `err` is set on socket errors. */
   onServerClose(conn: UpstreamConn, err: Error | undefined): void;
   onServerDrain(conn: UpstreamConn): void;
+  /** A bug in the owner's handling: it ends its exchange; the connection is dropped. */
+  onInternalError(err: unknown): void;
   /** No activity for the socket's timeout (`timeout server`, or `timeout tunnel`). */
   onServerTimeout(conn: UpstreamConn): void;
 }
@@ -29,8 +31,17 @@ export class UpstreamConn {
     this.socket = socket;
     this.pool = pool;
     socket.on("data", (d: Buffer) => {
-      if (this.owner) this.owner.onServerData(this, d);
-      else this.destroy(); // a server speaking on an idle connection: drop it
+      const o = this.owner;
+      if (o === null) {
+        this.destroy(); // a server speaking on an idle connection: drop it
+        return;
+      }
+      try {
+        o.onServerData(this, d);
+      } catch (err) {
+        o.onInternalError(err);
+        this.destroy();
+      }
     });
     socket.on("drain", () => this.owner?.onServerDrain(this));
     socket.on("timeout", () => this.owner?.onServerTimeout(this));
@@ -176,6 +187,11 @@ export class ServerPool {
       );
     }
     return () => finish(connectError("error", "connection attempt aborted"));
+  }
+
+  /** Closes the idle connections (the server went DOWN). */
+  closeIdle(): void {
+    for (const c of this.idle.splice(0)) c.destroy();
   }
 
   /** Closes every connection (idle and busy). */

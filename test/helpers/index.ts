@@ -219,3 +219,106 @@ export function isGone(pid: number): boolean {
     return true;
   }
 }
+
+/** Resolves once something accepts TCP connections on host:port. */
+export async function waitForPort(port: number, opts: WaitOptions & { host?: string } = {}): Promise<void> {
+  const { connect } = await import("node:net");
+  await waitFor(
+    () =>
+      new Promise<boolean>((res) => {
+        const s = connect({ host: opts.host ?? "127.0.0.1", port });
+        s.once("connect", () => {
+          s.destroy();
+          res(true);
+        });
+        s.once("error", () => res(false));
+      }),
+    {
+      timeout: opts.timeout ?? 10_000,
+      interval: 20,
+      what: opts.what ?? `port ${port} to accept connections`,
+    },
+  );
+}
+
+export interface RunningProxy {
+  proc: Proc;
+  cfgPath: string;
+  dir: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Writes `cfgText` to a temp folder and runs `fulcrum proxy -db -f` on it, as users do; waits
+ * until `port` accepts connections. Extra CLI flags go in `args`.
+ */
+export async function startProxy(
+  cfgText: string,
+  port: number,
+  opts: { args?: string[]; env?: NodeJS.ProcessEnv; waitPort?: boolean } = {},
+): Promise<RunningProxy> {
+  const { writeFileSync } = await import("node:fs");
+  const dir = tempDir("fulcrum-proxy-");
+  const cfgPath = join(dir.path, "test.cfg");
+  writeFileSync(cfgPath, cfgText);
+  const proc = spawnCli(
+    ["proxy", "-db", "-f", cfgPath, ...(opts.args ?? [])],
+    opts.env ? { env: opts.env } : {},
+  );
+  if (opts.waitPort !== false) {
+    try {
+      await Promise.race([
+        waitForPort(port, { what: `fulcrum proxy on port ${port}` }),
+        proc.exited.then((code) => {
+          throw new Error(`fulcrum proxy exited with ${code}: ${proc.stderr()}`);
+        }),
+      ]);
+    } catch (err) {
+      await proc.stop();
+      dir.remove();
+      throw err;
+    }
+  }
+  return {
+    proc,
+    cfgPath,
+    dir: dir.path,
+    stop: async () => {
+      await proc.stop();
+      dir.remove();
+    },
+  };
+}
+
+/** Sends raw bytes on a new connection and returns everything received until close or `idleMs` of silence. */
+export async function rawRequest(
+  port: number,
+  data: string | Buffer,
+  opts: { idleMs?: number; host?: string } = {},
+): Promise<{ text: string; closed: boolean }> {
+  const { connect } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: opts.host ?? "127.0.0.1", port });
+    const chunks: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const done = (closed: boolean) => {
+      if (timer) clearTimeout(timer);
+      s.destroy();
+      resolve({ text: Buffer.concat(chunks).toString("latin1"), closed });
+    };
+    const arm = () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => done(false), opts.idleMs ?? 1000);
+    };
+    s.on("connect", () => {
+      s.write(data);
+      arm();
+    });
+    s.on("data", (d: Buffer) => {
+      chunks.push(d);
+      arm();
+    });
+    s.on("end", () => done(true));
+    s.on("error", (err) => (chunks.length ? done(true) : reject(err)));
+  });
+}

@@ -1,0 +1,344 @@
+/**
+ * A backend (or the backend side of a listen) prepared for the request path: its servers with
+ * their connection pools, the balancer, persistence (cookie, learned sessions), the maxconn
+ * queues and the health checks. Built once per configuration; what changes at run time
+ * (server state, admin state, weights) updates the prepared tables, never per request.
+ */
+
+import { type Balancer, createBalancer } from "./balance/index.js";
+import { decideRetry, type RetryDecision } from "./balance/retry.js";
+import type { ProxyModel } from "./config/model.js";
+import { type Checks, startChecks } from "./health/checker.js";
+import { initialHealth } from "./health/state.js";
+import type { Headers, ResponseHead } from "./http/h1.js";
+import type { BackendPlan, Choice, NodeContext, RequestInfo, ServerPlan } from "./http/plan.js";
+import { ServerPool } from "./http/upstream.js";
+import type { ProxyNode } from "./node.js";
+import type { PersistRequest } from "./persist/index.js";
+import { MemorySessionTable, Persistence, type SessionTable } from "./persist/index.js";
+import type { WaitQueues } from "./queue/queue.js";
+import type { QueueWaiter } from "./queue/waiter.js";
+import { createBackendQueue, type QueueShell } from "./queue/waiter.js";
+import { type AdminState, type BackendRuntime, isUsable, newCounters, type ServerRuntime } from "./state.js";
+
+export interface BackendDeps {
+  readonly ctx: NodeContext;
+  readonly node: ProxyNode;
+  /** Operational messages (server UP/DOWN) for stderr, in HAProxy's words. */
+  readonly notice?: (line: string, level: "WARNING" | "ALERT") => void;
+  /** Syslog messages of the backend (server state changes). */
+  readonly syslog?: (proxy: ProxyModel, severity: number, line: string) => void;
+  readonly debug?: (line: string) => void;
+  /** A shared learned-session table (HA); default: in memory. */
+  readonly sessionTable?: (backend: ProxyModel) => SessionTable | undefined;
+}
+
+/** The persistence part of a choice, carried to the response step. */
+interface PersistChoice extends Choice {
+  readonly persist: PersistRequest | undefined;
+}
+
+const NO_CHOICE_COOKIE = "-";
+
+export class BackendImpl implements BackendPlan {
+  readonly cfg: ProxyModel;
+  readonly rt: BackendRuntime;
+  readonly servers: ServerPlan[];
+  readonly connMode: BackendPlan["connMode"];
+  readonly timeouts: BackendPlan["timeouts"];
+  readonly retries: number;
+  readonly redispatch: boolean;
+  readonly persistence: Persistence;
+  readonly sessions: SessionTable | undefined;
+  private readonly balancer: Balancer;
+  private readonly queues: WaitQueues<QueueWaiter>;
+  private readonly shell: QueueShell;
+  private readonly byRuntime = new Map<ServerRuntime, ServerPlan>();
+  private readonly deps: BackendDeps;
+  private checks: Checks | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  constructor(cfg: ProxyModel, deps: BackendDeps) {
+    this.cfg = cfg;
+    this.deps = deps;
+    const now = deps.ctx.now();
+    const rt: BackendRuntime = {
+      cfg,
+      servers: [],
+      counters: newCounters(),
+      lastChange: now,
+      downTime: 0,
+      downSince: 0,
+      chkdown: 0,
+    };
+    this.rt = rt;
+    for (const s of cfg.servers) {
+      rt.servers.push({
+        cfg: s,
+        backend: rt,
+        up: true,
+        health: initialHealth(s),
+        admin: s.disabled ? "maint" : "ready",
+        effectiveWeight: s.weight,
+        active: 0,
+        counters: newCounters(),
+        lastChange: now,
+        downTime: 0,
+        downSince: 0,
+        chkfail: 0,
+        chkdown: 0,
+      });
+    }
+    this.servers = rt.servers.map((srt) => {
+      const plan: ServerPlan = { rt: srt, pool: new ServerPool(srt.cfg.host, srt.cfg.port), backend: this };
+      this.byRuntime.set(srt, plan);
+      return plan;
+    });
+    this.connMode = cfg.options.httpConnMode;
+    const t = cfg.timeouts;
+    this.timeouts = {
+      ...(t.connect !== undefined ? { connect: t.connect } : {}),
+      ...(t.server !== undefined ? { server: t.server } : {}),
+      ...(t.queue !== undefined ? { queue: t.queue } : {}),
+      ...(t.tunnel !== undefined ? { tunnel: t.tunnel } : {}),
+    };
+    this.retries = cfg.retries;
+    this.redispatch = cfg.options.redispatch;
+    this.balancer = createBalancer(rt);
+    const ls = cfg.learnedSession;
+    this.sessions = ls
+      ? (deps.sessionTable?.(cfg) ?? new MemorySessionTable({ timeoutMs: ls.timeout, now: deps.ctx.now }))
+      : undefined;
+    this.persistence = new Persistence(rt, this.sessions);
+    const q = createBackendQueue(rt, {
+      // HAProxy falls back to `timeout connect` when `timeout queue` is not set.
+      timeoutMs: t.queue ?? t.connect ?? 5000,
+      balancer: this.balancer,
+      now: deps.ctx.now,
+    });
+    this.queues = q.queues;
+    this.shell = q.shell;
+  }
+
+  usableCount(): number {
+    let n = 0;
+    for (const s of this.rt.servers) if (!s.cfg.backup && isUsable(s)) n++;
+    return n;
+  }
+
+  // ---- choosing -------------------------------------------------------------------------
+
+  choose(req: RequestInfo, exclude?: ServerPlan): Choice {
+    const h = req.head.headers;
+    let cookies: string[] | undefined;
+    if (this.persistence.cookie || this.persistence.sessions) {
+      cookies = [];
+      for (let i = 0; i < h.names.length; i++) if (h.names[i] === "cookie") cookies.push(h.values[i]!);
+    }
+    const persist = cookies
+      ? this.persistence.request(
+          { method: req.head.method, target: req.head.uri, cookies },
+          this.deps.ctx.now(),
+        )
+      : undefined;
+    const clientCookie = persist?.clientCookie ?? NO_CHOICE_COOKIE;
+    if (persist?.server !== undefined) {
+      const plan = this.byRuntime.get(persist.server)!;
+      if (plan !== exclude) {
+        const c: PersistChoice = {
+          server: plan,
+          direct: true,
+          full: false,
+          clientCookie,
+          insertCookie: false,
+          persist,
+        };
+        return c;
+      }
+    }
+    const picked = this.balancer.pick({ srcIp: req.srcIp, uri: req.head.uri, exclude: exclude?.rt });
+    const c: PersistChoice = {
+      server: picked === undefined || picked === "full" ? undefined : this.byRuntime.get(picked),
+      direct: false,
+      full: picked === "full",
+      clientCookie,
+      insertCookie: this.cfg.cookie?.mode === "insert",
+      persist,
+    };
+    return c;
+  }
+
+  balance(req: RequestInfo, exclude?: ServerPlan): ServerPlan | undefined {
+    const picked = this.balancer.pick({ srcIp: req.srcIp, uri: req.head.uri, exclude: exclude?.rt });
+    return picked === undefined || picked === "full" ? undefined : this.byRuntime.get(picked);
+  }
+
+  retryDecision(
+    choice: Choice,
+    server: ServerPlan,
+    failures: number,
+    kind: "error" | "timeout",
+    reused: boolean,
+  ): RetryDecision {
+    return decideRetry({
+      failures,
+      retries: this.retries,
+      redispatch: this.redispatch,
+      persistent: choice.direct,
+      serverUp: server.rt.up && server.rt.admin !== "maint",
+      algo: this.cfg.balance.algo,
+      activeServers: this.usableCount(),
+      kind,
+      reused,
+      timeoutConnect: this.timeouts.connect,
+    });
+  }
+
+  rewriteRequest(_req: RequestInfo, headers: Headers, choice: Choice): void {
+    const fwd = (choice as PersistChoice).persist?.forwardCookies;
+    if (fwd === undefined) return;
+    // Replace the Cookie headers by what persistence forwards (ours removed with indirect),
+    // at the place of the first one.
+    let at = -1;
+    for (let i = headers.names.length - 1; i >= 0; i--) {
+      if (headers.names[i] === "cookie") {
+        headers.names.splice(i, 1);
+        headers.values.splice(i, 1);
+        at = i;
+      }
+    }
+    if (at === -1) return;
+    headers.names.splice(at, 0, ...fwd.map(() => "cookie"));
+    headers.values.splice(at, 0, ...fwd);
+  }
+
+  rewriteResponse(req: RequestInfo, res: ResponseHead, server: ServerPlan, choice: Choice): string {
+    const persist = (choice as PersistChoice).persist;
+    if (persist === undefined) return NO_CHOICE_COOKIE;
+    const h = res.headers;
+    const setCookieIdx: number[] = [];
+    for (let i = 0; i < h.names.length; i++) if (h.names[i] === "set-cookie") setCookieIdx.push(i);
+    const out = this.persistence.response(
+      {
+        method: req.head.method,
+        status: res.status,
+        request: persist,
+        server: server.rt,
+        direct: choice.direct,
+        setCookies: setCookieIdx.map((i) => h.values[i]!),
+        header: (name) => {
+          const v: string[] = [];
+          for (let i = 0; i < h.names.length; i++) if (h.names[i] === name) v.push(h.values[i]!);
+          return v;
+        },
+      },
+      this.deps.ctx.now(),
+    );
+    for (let k = out.removeSetCookies.length - 1; k >= 0; k--) {
+      const i = setCookieIdx[out.removeSetCookies[k]!]!;
+      h.names.splice(i, 1);
+      h.values.splice(i, 1);
+    }
+    for (const [n, v] of out.append) {
+      h.names.push(n);
+      h.values.push(v);
+    }
+    return out.serverCookie;
+  }
+
+  // ---- slots and queues -----------------------------------------------------------------
+
+  hasRoom(server: ServerPlan): boolean {
+    return this.queues.hasRoom(server.rt);
+  }
+
+  take(server: ServerPlan): void {
+    if (!this.queues.acquire(server.rt)) {
+      // Forced (redispatch to a full server): count it anyway so release stays balanced.
+      server.rt.active++;
+      this.balancer.taken(server.rt);
+    }
+    const c = server.rt.counters;
+    c.scur = server.rt.active;
+    if (c.scur > c.smax) c.smax = c.scur;
+  }
+
+  release(server: ServerPlan): void {
+    this.shell.release(server.rt);
+    server.rt.counters.scur = server.rt.active;
+  }
+
+  enqueue(
+    server: ServerPlan | undefined,
+    _req: RequestInfo,
+    cb: (server: ServerPlan | undefined, waitedMs: number, outcome: string) => void,
+  ): () => void {
+    return this.shell.wait(server?.rt, (outcome, srv, waited) => {
+      const plan = srv ? this.byRuntime.get(srv) : undefined;
+      if (plan) {
+        plan.rt.counters.scur = plan.rt.active;
+        if (plan.rt.counters.scur > plan.rt.counters.smax) plan.rt.counters.smax = plan.rt.counters.scur;
+      }
+      cb(outcome === "granted" ? plan : undefined, waited, outcome);
+    });
+  }
+
+  // ---- health and admin -----------------------------------------------------------------
+
+  startChecks(): void {
+    if (this.checks) return;
+    const notice = this.deps.notice;
+    this.checks = startChecks(this.rt, {
+      now: this.deps.ctx.now,
+      onChange: (s, _from, to) => {
+        this.balancer.onServerStateChange();
+        const plan = this.byRuntime.get(s)!;
+        if (to === "down") {
+          plan.pool.closeIdle();
+          const moved = this.redispatch ? this.shell.redistribute(s) : 0;
+          return { requeued: moved, remaining: this.queues.length(s) };
+        }
+        const filled = this.shell.fill(s);
+        return { requeued: filled, remaining: this.queues.length() };
+      },
+      onWeight: () => this.balancer.onServerStateChange(),
+      ...(this.deps.debug
+        ? {
+            onCheck: (s, r) =>
+              this.deps.debug!(`check ${this.cfg.name}/${s.cfg.name}: ${r.status} ${r.desc}`),
+          }
+        : {}),
+      log: (entry) => {
+        notice?.(entry.stderr, entry.stderrLevel);
+        this.deps.syslog?.(this.cfg, entry.severity, entry.syslog);
+      },
+    });
+    // Learned sessions: drop expired entries now and then (reads also skip them lazily).
+    if (this.sessions instanceof MemorySessionTable) {
+      const table = this.sessions;
+      this.sweepTimer = setInterval(() => table.sweep(this.deps.ctx.now()), 1000);
+      this.sweepTimer.unref();
+    }
+  }
+
+  setAdminState(server: string, state: AdminState): ServerRuntime {
+    const s = this.rt.servers.find((x) => x.cfg.name === server);
+    if (!s) throw new Error(`no such server '${server}' in backend '${this.cfg.name}'`);
+    if (s.admin === state) return s;
+    s.admin = state;
+    s.lastChange = this.deps.ctx.now();
+    this.balancer.onServerStateChange();
+    if (state === "ready") this.shell.fill(s);
+    else if (state === "maint" && this.redispatch) this.shell.redistribute(s);
+    return s;
+  }
+
+  stop(): void {
+    this.checks?.stop();
+    this.checks = null;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.shell.stop();
+    for (const s of this.servers) s.pool.closeAll();
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * A frontend (or the frontend side of a listen) prepared for the request path: its limits
+ * and timeouts, the compiled monitor/stats/http-request/use_backend rules, and the error
+ * pages. Everything here is computed once when the node is built.
+ */
+
+import type { BackendImpl } from "./backend.js";
+import type { ProxyModel } from "./config/model.js";
+import { type AclContext, compileCondition, inNetwork, type Predicate, parseIp } from "./http/acl.js";
+import type { BackendPlan, ExchangeLog, FrontendPlan, LocalResponse, RequestInfo } from "./http/plan.js";
+import type { ProxyNode } from "./node.js";
+import type { NodeOutput } from "./output.js";
+import { type FrontendRuntime, newCounters } from "./state.js";
+import { isStatsRequest } from "./stats/page.js";
+
+interface CompiledRule {
+  readonly pred: Predicate | null;
+  /** `allow` stops the evaluation; the others answer (or not) and go on. */
+  readonly stop: boolean;
+  readonly run: (req: RequestInfo) => LocalResponse | null;
+}
+
+type ForwardFor = ReturnType<FrontendPlan["forwardFor"]>;
+
+export class FrontendImpl implements FrontendPlan {
+  readonly cfg: ProxyModel;
+  readonly rt: FrontendRuntime;
+  readonly connMode: FrontendPlan["connMode"];
+  readonly limits: FrontendPlan["limits"];
+  readonly timeouts: FrontendPlan["timeouts"];
+  readonly logNull: boolean;
+  private readonly node: ProxyNode;
+  private readonly out: NodeOutput;
+  private readonly monitorUri: string | undefined;
+  private readonly monitorFail: readonly Predicate[];
+  private readonly rules: readonly CompiledRule[];
+  private readonly useBackends: readonly { readonly pred: Predicate; readonly backend: BackendImpl }[];
+  private readonly defaultBackend: BackendImpl | undefined;
+  private readonly errorPages = new Map<number, Buffer>();
+  private readonly logger: (rec: ExchangeLog) => void;
+
+  constructor(cfg: ProxyModel, node: ProxyNode, out: NodeOutput) {
+    this.cfg = cfg;
+    this.node = node;
+    this.out = out;
+    this.rt = { cfg, counters: newCounters(), conns: 0 };
+    this.connMode = cfg.options.httpConnMode;
+    const g = node.model.global;
+    this.limits = { maxHead: g.bufsize - g.maxrewrite, maxHeaders: g.maxHeaders };
+    const t = cfg.timeouts;
+    this.timeouts = {
+      ...(t.client !== undefined ? { client: t.client } : {}),
+      ...(t.httpRequest !== undefined ? { httpRequest: t.httpRequest } : {}),
+      ...(t.httpKeepAlive !== undefined ? { httpKeepAlive: t.httpKeepAlive } : {}),
+    };
+    this.logNull = !cfg.options.dontlognull;
+    this.monitorUri = cfg.monitorUri;
+    this.monitorFail = cfg.monitorFail.map((c) => compileCondition(c, cfg.acls));
+    this.rules = cfg.httpRequestRules.map((r) => this.compileRule(r));
+    this.useBackends = cfg.useBackends.map((u) => ({
+      pred: compileCondition(u.cond, cfg.acls),
+      backend: node.backends.get(u.backend)!,
+    }));
+    this.defaultBackend = cfg.defaultBackend
+      ? node.backends.get(cfg.defaultBackend)
+      : cfg.isBackend
+        ? node.backends.get(cfg.name)
+        : undefined;
+    this.logger = out.httpLogger(cfg);
+  }
+
+  private compileRule(r: ProxyModel["httpRequestRules"][number]): CompiledRule {
+    const pred = r.cond ? compileCondition(r.cond, this.cfg.acls) : null;
+    switch (r.action) {
+      case "use-service":
+        return { pred, stop: false, run: () => this.out.prometheus(this.node) };
+      case "deny": {
+        const status = r.status;
+        return {
+          pred,
+          stop: false,
+          run: () => {
+            this.rt.counters.dreq++;
+            return { status, bytes: this.errorResponse(status), keepAlive: false, termination: "PR--" };
+          },
+        };
+      }
+      case "allow":
+        return { pred, stop: true, run: () => null };
+      default:
+        // Header rewrites happen in the exchange; they never answer locally.
+        return { pred: () => false, stop: false, run: () => null };
+    }
+  }
+
+  private aclContext(req: RequestInfo, backend?: BackendImpl): AclContext {
+    return {
+      req,
+      nbsrv: (name) => (name === undefined ? (backend?.usableCount() ?? 0) : this.node.nbsrv(name)),
+    };
+  }
+
+  intercept(req: RequestInfo): LocalResponse | null {
+    // monitor-uri: the whole URI, any method; HEAD gets no body; never logged.
+    if (this.monitorUri !== undefined && req.head.uri === this.monitorUri) {
+      const ctx = this.aclContext(req);
+      const failed = this.monitorFail.some((p) => p(ctx));
+      return this.out.monitorResponse(this.cfg, failed, req.head.method === "HEAD");
+    }
+    if (this.rules.length > 0) {
+      const ctx = this.aclContext(req);
+      for (const r of this.rules) {
+        if (r.pred !== null && !r.pred(ctx)) continue;
+        if (r.stop) break;
+        const res = r.run(req);
+        if (res !== null) return res;
+      }
+    }
+    return null;
+  }
+
+  /** After routing: the backend's `stats uri` (HAProxy answers stats in the backend). */
+  interceptBackend(req: RequestInfo, backend: BackendPlan): LocalResponse | null {
+    const stats = backend.cfg.stats;
+    if (stats !== undefined && isStatsRequest(stats, req.head.method, req.head.uri)) {
+      return this.out.statsResponse(this.node, backend.cfg, req);
+    }
+    return null;
+  }
+
+  route(req: RequestInfo): BackendPlan | undefined {
+    if (this.useBackends.length > 0) {
+      const ctx = this.aclContext(req);
+      for (const u of this.useBackends) if (u.pred(ctx)) return u.backend;
+    }
+    return this.defaultBackend;
+  }
+
+  private readonly forwardForByBackend = new Map<BackendPlan, ForwardFor>();
+
+  /** The frontend's `option forwardfor`, else the backend's; prepared once per backend. */
+  forwardFor(backend: BackendPlan): ForwardFor {
+    let ff = this.forwardForByBackend.get(backend);
+    if (ff === undefined && !this.forwardForByBackend.has(backend)) {
+      ff = this.prepareForwardFor(backend);
+      this.forwardForByBackend.set(backend, ff);
+    }
+    return ff;
+  }
+
+  private prepareForwardFor(backend: BackendPlan): ForwardFor {
+    const ff = this.cfg.options.forwardfor ?? backend.cfg.options.forwardfor;
+    if (!ff) return undefined;
+    const except = ff.except;
+    return {
+      header: ff.header.toLowerCase(),
+      ifNone: ff.ifNone,
+      skip: except
+        ? (ip) => {
+            const p = parseIp(ip);
+            return p !== undefined && inNetwork(p, except);
+          }
+        : () => false,
+    };
+  }
+
+  errorResponse(status: number): Buffer {
+    let page = this.errorPages.get(status);
+    if (page === undefined) {
+      page = this.out.errorPage(this.cfg, status);
+      this.errorPages.set(status, page);
+    }
+    return page;
+  }
+
+  log(rec: ExchangeLog): void {
+    this.logger(rec);
+  }
+}

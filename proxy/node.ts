@@ -1,0 +1,213 @@
+/**
+ * A running proxy node, assembled from an immutable configuration model: listeners for the
+ * frontends, backends with their servers, pools, balancers, persistence and health checks,
+ * logs and stats. Everything derived from the configuration is prepared here, once; the
+ * request path (http/) only calls the prepared plans.
+ *
+ * What HA needs is exposed as plain methods: bindFrontends()/unbindFrontends(), the
+ * learned-session tables and the server admin state.
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import { type BackendDeps, BackendImpl } from "./backend.js";
+import type { ConfigModel, ProxyModel } from "./config/model.js";
+import { FulcrumError } from "./errors.js";
+import { FrontendImpl } from "./frontend.js";
+import { ClientConnection } from "./http/client.js";
+import type { NodeContext } from "./http/plan.js";
+import { NodeOutput } from "./output.js";
+import type { AdminState, ServerRuntime } from "./state.js";
+
+export interface NodeOptions {
+  /** Debug lines (`-d`): why each retry, each bad request, each check change. */
+  debug?: (line: string) => void;
+  /** Operational messages (server up/down, start, stop), as HAProxy prints on stderr. */
+  notice?: (line: string, level: "WARNING" | "ALERT") => void;
+  /** Process id reported in stats and logs (the worker's). */
+  pid?: number;
+  now?: () => number;
+}
+
+interface Listener {
+  readonly fe: FrontendImpl;
+  readonly bind: ProxyModel["binds"][number];
+  server: Server | null;
+}
+
+export class ProxyNode {
+  readonly model: ConfigModel;
+  readonly ctx: NodeContext;
+  readonly frontends: FrontendImpl[] = [];
+  readonly backends = new Map<string, BackendImpl>();
+  readonly startedAt: number;
+  readonly pid: number;
+  readonly out: NodeOutput;
+  private readonly listeners: Listener[] = [];
+  private readonly opts: NodeOptions;
+  private bound = false;
+  private started = false;
+
+  constructor(model: ConfigModel, opts: NodeOptions = {}) {
+    this.model = model;
+    this.opts = opts;
+    this.pid = opts.pid ?? process.pid;
+    const now = opts.now ?? Date.now;
+    this.startedAt = now();
+    this.ctx = {
+      actconn: 0,
+      maxconn: model.global.maxconn,
+      stopping: false,
+      now,
+      clients: new Set(),
+      ...(opts.debug ? { debug: opts.debug } : {}),
+      alert: (line) => opts.notice?.(line, "ALERT"),
+    };
+    this.out = new NodeOutput({
+      pid: this.pid,
+      tag: model.global.logTag,
+      warn: (l) => opts.notice?.(l, "WARNING"),
+    });
+    const out = this.out;
+    const deps: BackendDeps = {
+      ctx: this.ctx,
+      node: this,
+      ...(opts.notice ? { notice: opts.notice } : {}),
+      ...(opts.debug ? { debug: opts.debug } : {}),
+      syslog: (proxy, severity, line) => out.proxyLog(proxy, severity, line),
+    };
+    for (const p of model.proxies) {
+      if (p.isBackend) this.backends.set(p.name, new BackendImpl(p, deps));
+    }
+    for (const p of model.proxies) {
+      if (!p.isFrontend) continue;
+      const fe = new FrontendImpl(p, this, this.out);
+      this.frontends.push(fe);
+      for (const bind of p.binds) this.listeners.push({ fe, bind, server: null });
+    }
+  }
+
+  /** Usable servers of a backend (nbsrv). */
+  nbsrv(backend: string): number {
+    return this.backends.get(backend)?.usableCount() ?? 0;
+  }
+
+  /** Starts health checks (a standby runs them too, so it knows the servers before serving). */
+  startChecks(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const be of this.backends.values()) be.startChecks();
+  }
+
+  /** Opens every frontend's listening sockets. Fails with a one-line reason (port in use, ...). */
+  async bindFrontends(): Promise<void> {
+    if (this.bound) return;
+    const opened: Listener[] = [];
+    try {
+      for (const l of this.listeners) {
+        l.server = await this.listen(l);
+        opened.push(l);
+      }
+    } catch (err) {
+      for (const l of opened) this.closeListener(l);
+      throw err;
+    }
+    this.bound = true;
+  }
+
+  /** Closes the listening sockets; established connections go on. */
+  async unbindFrontends(): Promise<void> {
+    if (!this.bound) return;
+    this.bound = false;
+    await Promise.all(this.listeners.map((l) => this.closeListener(l)));
+  }
+
+  get isBound(): boolean {
+    return this.bound;
+  }
+
+  private listen(l: Listener): Promise<Server> {
+    const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
+    server.on("connection", (socket: Socket) => this.accept(l.fe, socket));
+    const b = l.bind;
+    return new Promise<Server>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        server.close();
+        const where = b.kind === "fd" ? `fd@${b.fd}` : `${b.host || "*"}:${b.port}`;
+        const why =
+          err.code === "EADDRINUSE"
+            ? "address already in use (another process listens there; stop it or change the bind line)"
+            : err.code === "EACCES"
+              ? "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+              : err.message;
+        reject(
+          new FulcrumError(
+            "FUL_BIND",
+            `${b.loc.file}:${b.loc.line}: cannot bind ${where} for '${l.fe.cfg.name}': ${why}`,
+          ),
+        );
+      };
+      server.once("error", onError);
+      const ok = () => {
+        server.removeListener("error", onError);
+        server.on("error", (err) =>
+          this.opts.notice?.(`listener of '${l.fe.cfg.name}' failed: ${err.message}`, "ALERT"),
+        );
+        resolve(server);
+      };
+      if (b.kind === "fd") server.listen({ fd: b.fd! }, ok);
+      else if (b.host === "") server.listen({ port: b.port, backlog: 1024 }, ok);
+      else server.listen({ host: b.host, port: b.port, backlog: 1024, ipv6Only: false }, ok);
+    });
+  }
+
+  private closeListener(l: Listener): Promise<void> {
+    const s = l.server;
+    l.server = null;
+    if (!s) return Promise.resolve();
+    return new Promise((r) => s.close(() => r()));
+  }
+
+  private accept(fe: FrontendImpl, socket: Socket): void {
+    socket.on("error", () => undefined); // replaced by the connection's handler below
+    const ctx = this.ctx;
+    if (ctx.stopping || ctx.actconn >= ctx.maxconn || (fe.cfg.maxconn > 0 && fe.rt.conns >= fe.cfg.maxconn)) {
+      socket.destroy();
+      return;
+    }
+    new ClientConnection(socket, fe, ctx);
+  }
+
+  /** Stops at once: listeners, connections, checks (SIGTERM / SIGINT). */
+  async stop(): Promise<void> {
+    this.ctx.stopping = true;
+    await this.unbindFrontends();
+    for (const c of [...this.ctx.clients]) c.close();
+    for (const be of this.backends.values()) be.stop();
+    await this.out.close();
+  }
+
+  /**
+   * Soft stop (SIGUSR1): stop accepting, close idle connections, let running exchanges
+   * finish (their responses carry `connection: close`); resolves when none is left or after
+   * `graceMs` (then the rest is closed).
+   */
+  async softStop(graceMs = 0): Promise<void> {
+    this.ctx.stopping = true;
+    await this.unbindFrontends();
+    for (const c of [...this.ctx.clients]) if (c.isIdle()) c.close();
+    const deadline = graceMs > 0 ? this.ctx.now() + graceMs : Number.POSITIVE_INFINITY;
+    while (this.ctx.clients.size > 0 && this.ctx.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      for (const c of [...this.ctx.clients]) if (c.isIdle()) c.close();
+    }
+    for (const c of [...this.ctx.clients]) c.close();
+    for (const be of this.backends.values()) be.stop();
+    await this.out.close();
+  }
+
+  /** Operator admin state (`set server B/S state ready|drain|maint`). */
+  setAdminState(backend: string, server: string, state: AdminState): ServerRuntime {
+    const be = this.backends.get(backend);
+    if (!be) throw new FulcrumError("FUL_RUNTIME", `no such backend '${backend}'`);
+    return be.setAdminState(server, state);
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * What a node writes on its own: logs (one LogHub of sockets for the node, one sender and
+ * line formatter per proxy), error pages (errorfiles prepared once per proxy), the monitor
+ * page, the stats page and CSV. The request path reaches these through FrontendPlan.
+ */
+import type { LogTarget, ProxyModel } from "./config/model.js";
+import type { ExchangeLog, LocalResponse, RequestInfo } from "./http/plan.js";
+import { ErrorReplies, parseErrorResponse } from "./http/responses.js";
+import { httpLogFormatter } from "./log/httplog.js";
+import { LOG_LEVEL, LogHub, type LogSender } from "./log/syslog.js";
+import type { ProxyNode } from "./node.js";
+import { serialiseStatsReply, statsResponse } from "./stats/page.js";
+import { fullconnTable, type HaStatus, type StatsSnapshot } from "./stats/snapshot.js";
+import { VERSION } from "./version.js";
+
+const INFO = LOG_LEVEL.info;
+const ERR = LOG_LEVEL.err;
+
+export class NodeOutput {
+  readonly hub: LogHub;
+  private readonly replies = new Map<ProxyModel, ErrorReplies>();
+  private fullconn: ReadonlyMap<string, number> | null = null;
+  /** Filled by ha/ when the node runs in a pair. */
+  haStatus: (() => HaStatus | undefined) | null = null;
+
+  constructor(opts: { pid: number; tag: string; warn: (line: string) => void }) {
+    this.hub = new LogHub({ tag: opts.tag, pid: opts.pid, warn: opts.warn });
+  }
+
+  repliesFor(p: ProxyModel): ErrorReplies {
+    let r = this.replies.get(p);
+    if (r === undefined) {
+      r = new ErrorReplies(p.errorfiles);
+      this.replies.set(p, r);
+    }
+    return r;
+  }
+
+  /** The log function of a frontend: formats and sends, or does nothing without targets. */
+  httpLogger(p: ProxyModel): (rec: ExchangeLog) => void {
+    const targets: readonly LogTarget[] = p.logs;
+    if (targets.length === 0 || (!p.options.httplog && !p.options.tcplog)) {
+      // HAProxy without httplog logs a short "Connect from" line per connection; fulcrum
+      // logs requests only when `option httplog` is set (the tutorial's setup).
+      return () => undefined;
+    }
+    const sender = this.hub.sender(targets);
+    const format = httpLogFormatter(p);
+    const separate = p.options.logSeparateErrors;
+    const dontlogNormal = p.options.dontlogNormal;
+    return (rec) => {
+      const error = rec.status >= 500 || rec.termination[0] !== "-";
+      if (dontlogNormal && !error) return;
+      sender.send(separate && error ? ERR : INFO, format(rec));
+    };
+  }
+
+  private readonly senders = new Map<ProxyModel, LogSender>();
+
+  /** A message about a proxy (server state changes) to its log targets. */
+  proxyLog(p: ProxyModel, severity: number, line: string): void {
+    if (p.logs.length === 0) return;
+    let s = this.senders.get(p);
+    if (s === undefined) {
+      s = this.hub.sender(p.logs);
+      this.senders.set(p, s);
+    }
+    s.send(severity, line);
+  }
+
+  /** An error page for `status`; the client connection closes after it. */
+  errorPage(p: ProxyModel, status: number): Buffer {
+    if (status === 400 || status === 408 || status === 501) {
+      return parseErrorResponse(status);
+    }
+    return this.repliesFor(p).get(status, { close: true });
+  }
+
+  monitorResponse(p: ProxyModel, failed: boolean, head: boolean): LocalResponse {
+    const status = failed ? 503 : 200;
+    return {
+      status,
+      bytes: this.repliesFor(p).get(status, { head }),
+      keepAlive: true,
+      silent: true,
+    };
+  }
+
+  snapshot(node: ProxyNode): StatsSnapshot {
+    if (this.fullconn === null) this.fullconn = fullconnTable(node.model);
+    const fe = new Map(node.frontends.map((f) => [f.cfg, f.rt] as const));
+    const ha = this.haStatus?.();
+    return {
+      pid: node.pid,
+      now: node.ctx.now(),
+      startedAt: node.startedAt,
+      globalMaxconn: node.model.global.maxconn,
+      actconn: node.ctx.actconn,
+      version: VERSION,
+      proxies: node.model.proxies.map((cfg) => {
+        const f = fe.get(cfg);
+        const b = node.backends.get(cfg.name);
+        return {
+          cfg,
+          ...(f ? { frontend: f } : {}),
+          ...(b && cfg.isBackend ? { backend: b.rt, fullconn: this.fullconn!.get(cfg.name) ?? 1 } : {}),
+          ...(cfg.isFrontend && !node.isBound ? { stopped: true } : {}),
+        };
+      }),
+      ...(ha ? { ha } : {}),
+    };
+  }
+
+  statsResponse(node: ProxyNode, p: ProxyModel, req: RequestInfo): LocalResponse {
+    const cfg = p.stats!;
+    const h = req.head.headers;
+    const ai = h.names.indexOf("authorization");
+    const reply = statsResponse({
+      cfg,
+      method: req.head.method,
+      uri: req.head.uri,
+      ...(ai !== -1 ? { authorization: h.values[ai]! } : {}),
+      snapshot: () => this.snapshot(node),
+      replies: this.repliesFor(p),
+    });
+    const head = req.head.method === "HEAD";
+    return {
+      status: reply.status,
+      bytes: serialiseStatsReply(reply, { head }),
+      keepAlive: reply.closes !== true,
+      termination: "LR",
+      logServer: "<STATS>",
+    };
+  }
+
+  /** `http-request use-service prometheus-exporter`: metrics in the text format. */
+  prometheus(node: ProxyNode): LocalResponse {
+    const body = Buffer.from(prometheusText(node), "utf8");
+    const head =
+      "HTTP/1.1 200 OK\r\ncache-control: no-cache\r\ncontent-type: text/plain; version=0.0.4\r\n" +
+      `content-length: ${body.length}\r\n\r\n`;
+    return {
+      status: 200,
+      bytes: Buffer.concat([Buffer.from(head, "latin1"), body]),
+      keepAlive: true,
+      termination: "LR--",
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.hub.close();
+  }
+}
+
+/** A small Prometheus exposition of the counters HAProxy's exporter also has. */
+function prometheusText(node: ProxyNode): string {
+  const lines: string[] = [];
+  const metric = (name: string, help: string, type: string, rows: [string, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of rows) lines.push(`${name}{${labels}} ${v}`);
+  };
+  const fe = node.frontends.map((f) => [`proxy="${f.cfg.name}"`, f.rt] as const);
+  const be = [...node.backends.values()].map((b) => [`proxy="${b.cfg.name}"`, b.rt] as const);
+  const sv = [...node.backends.values()].flatMap((b) =>
+    b.rt.servers.map((s) => [`proxy="${b.cfg.name}",server="${s.cfg.name}"`, s] as const),
+  );
+  metric(
+    "haproxy_frontend_current_sessions",
+    "Number of current sessions.",
+    "gauge",
+    fe.map(([l, r]) => [l, r.counters.scur]),
+  );
+  metric(
+    "haproxy_frontend_http_requests_total",
+    "Total number of HTTP requests received.",
+    "counter",
+    fe.map(([l, r]) => [l, r.counters.reqTot]),
+  );
+  metric(
+    "haproxy_backend_current_sessions",
+    "Number of current sessions.",
+    "gauge",
+    be.map(([l, r]) => [l, r.counters.scur]),
+  );
+  metric(
+    "haproxy_backend_active_servers",
+    "Current number of active servers.",
+    "gauge",
+    [...node.backends.values()].map((b) => [`proxy="${b.cfg.name}"`, b.usableCount()]),
+  );
+  metric(
+    "haproxy_server_status",
+    "Current status of the server (1 = UP).",
+    "gauge",
+    sv.map(([l, s]) => [l, s.up ? 1 : 0]),
+  );
+  metric(
+    "haproxy_server_current_sessions",
+    "Number of current sessions.",
+    "gauge",
+    sv.map(([l, s]) => [l, s.active]),
+  );
+  metric(
+    "haproxy_server_sessions_total",
+    "Total number of sessions.",
+    "counter",
+    sv.map(([l, s]) => [l, s.counters.stot]),
+  );
+  return `${lines.join("\n")}\n`;
+}
