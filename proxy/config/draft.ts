@@ -235,6 +235,7 @@ export interface HaDraft {
   takeover: HaTakeover;
   fence: "kill" | "off";
   notify?: string;
+  keepBound: { name: string; loc: SourceLoc }[];
 }
 
 export function newHa(name: string, loc: SourceLoc): HaDraft {
@@ -247,5 +248,6 @@ export function newHa(name: string, loc: SourceLoc): HaDraft {
     preempt: { on: false, delay: 0 },
     takeover: { kind: "bind" },
     fence: "kill",
+    keepBound: [],
   };
 }

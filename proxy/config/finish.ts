@@ -53,7 +53,7 @@ class Finisher {
     const global = this.global(this.d.global);
     const proxies = this.d.proxies.map((p, i) => this.proxy(p, i + 1, global));
     this.references(proxies);
-    const ha = this.d.ha ? this.ha(this.d.ha) : undefined;
+    const ha = this.d.ha ? this.ha(this.d.ha, proxies) : undefined;
     if (this.out.errors.length > 0) return undefined;
     return {
       files: [...this.opts.files],
@@ -322,7 +322,7 @@ class Finisher {
     }
   }
 
-  private ha(h: HaDraft): HaModel | undefined {
+  private ha(h: HaDraft, proxies: readonly ProxyModel[]): HaModel | undefined {
     const before = this.out.errors.length;
     if (!h.redis)
       this.error(
@@ -373,6 +373,18 @@ class Finisher {
         `name it with -L (one of: ${[...names.keys()].join(", ")})`,
       );
     }
+    for (const k of h.keepBound) {
+      const p = proxies.find((x) => x.name === k.name);
+      if (p === undefined || !p.isFrontend) {
+        this.error(
+          k.loc,
+          p === undefined
+            ? `keep-bound: no frontend or listen named '${k.name}'`
+            : `keep-bound: '${k.name}' is a backend, not a frontend`,
+          "name a frontend or listen section declared in the configuration",
+        );
+      }
+    }
     if (this.out.errors.length > before || !h.redis) return undefined;
     const { loc: _r, ...redis } = h.redis;
     return {
@@ -385,6 +397,7 @@ class Finisher {
       takeover: h.takeover,
       fence: h.fence,
       ...(h.notify !== undefined ? { notify: h.notify } : {}),
+      keepBound: h.keepBound.map((k) => k.name),
       localPeer: this.opts.localNode,
       loc: h.loc,
     };

@@ -405,6 +405,11 @@ export interface HaModel {
   readonly takeover: HaTakeover;
   readonly fence: "kill" | "off";
   readonly notify?: string;
+  /**
+   * Frontends/listens every node keeps bound whatever its role (a per-node stats or admin
+   * listener): `takeover bind` moves only the others.
+   */
+  readonly keepBound: readonly string[];
   /** The peer this process is (`-L NAME`, default the host name); always one of `peers`. */
   readonly localPeer: string;
   readonly loc: SourceLoc;

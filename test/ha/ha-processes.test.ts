@@ -52,6 +52,7 @@ async function topology(o: { leaseTime?: number; fence?: "kill" | "off" } = {}):
     model: {
       name: `proc${seq}-${process.pid}`,
       redis: { kind: "url", url: redis.url },
+      keepBound: [],
       peers: [
         { name: "lb1", host: "127.0.0.1", port: await freePort(), priority: 150, loc },
         { name: "lb2", host: "127.0.0.1", port: await freePort(), priority: 100, loc },

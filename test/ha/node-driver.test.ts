@@ -109,6 +109,7 @@ async function pair(o: PairOptions = {}) {
   const model = (peerPorts: [number, number], localPeer: string): HaModel => ({
     name: `drv${seq}`,
     redis: { kind: "url", url: redis.url },
+    keepBound: [],
     peers: [
       { name: "lb1", host: "127.0.0.1", port: peerPorts[0], priority: pr1, loc },
       { name: "lb2", host: "127.0.0.1", port: peerPorts[1], priority: pr2, loc },

@@ -1433,6 +1433,32 @@ export const CASES: Record<string, Cases> = {
     ok: [{ section: "ha", lines: `${HA}\nfence off`, check: (m) => expect(m.ha?.fence).toBe("off") }],
     bad: [{ section: "ha", lines: `${HA}\nfence stonith`, error: "unknown fence mode 'stonith'" }],
   },
+  "keep-bound": {
+    ok: [
+      {
+        section: "ha",
+        lines: `${HA}\nkeep-bound fe`,
+        check: (m) => expect(m.ha?.keepBound).toEqual(["fe"]),
+      },
+    ],
+    bad: [
+      {
+        section: "ha",
+        lines: `${HA}\nkeep-bound nope`,
+        error: "keep-bound: no frontend or listen named 'nope'",
+      },
+      {
+        section: "ha",
+        lines: `${HA}\nkeep-bound be`,
+        error: "keep-bound: 'be' is a backend, not a frontend",
+      },
+      {
+        section: "ha",
+        lines: `${HA}\nkeep-bound`,
+        error: "'keep-bound' expects at least one frontend or listen name",
+      },
+    ],
+  },
   notify: {
     ok: [
       {

@@ -61,6 +61,8 @@ export function around(section: Section, lines: string): { text: string; line: n
       break;
     case "ha":
       head = `${TIMEOUTS}ha pair\n`;
+      tail =
+        "frontend fe\n    bind :8080\n    default_backend be\nbackend be\n    server s1 127.0.0.1:8081\n";
       break;
   }
   const line = head.split("\n").length;

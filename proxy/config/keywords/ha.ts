@@ -173,6 +173,16 @@ export const HA_ROWS: readonly KeywordRow[] = [
     },
   },
   {
+    name: "keep-bound",
+    sections: H,
+    args: "<proxy> [<proxy>...]",
+    doc: "frontends or listens that every node keeps bound whatever its role (a per-node stats listener); takeover moves only the others",
+    parse: (ctx, args) => {
+      if (args.length === 0) fail(ctx, "'keep-bound' expects at least one frontend or listen name");
+      for (const name of args) ctx.ha.keepBound.push({ name, loc: ctx.loc });
+    },
+  },
+  {
     name: "notify",
     sections: H,
     args: "<path>",
