@@ -92,16 +92,10 @@ export async function runProxyCommand(opts: ProxyCommandOptions): Promise<void> 
     return;
   }
   // A running node prints the warnings itself (it may be a re-executed daemon or worker).
-  const nodeMain = "../proxy/node-main.js";
-  let runNode: (model: unknown, warnings: readonly ConfigWarning[], o: ProxyCommandOptions) => Promise<void>;
-  try {
-    ({ runNode } = await import(nodeMain));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw err;
-    throw new FulcrumError(
-      "FUL_RUNTIME",
-      "running a node is not available in this build yet: use -c to check the configuration",
-    );
+  const { runNode } = await import("../proxy/node-main.js");
+  if (result.model.ha !== undefined) {
+    const { installHa } = await import("./ha.js");
+    await installHa(result.model, { debug: opts.debug === true });
   }
-  await runNode(result.model, result.warnings, opts);
+  await runNode(result.model, result.warnings, { ...opts, file: files });
 }

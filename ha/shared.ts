@@ -24,6 +24,7 @@ export interface SessionTable {
   learn(id: string, server: string, now: number): void;
   touch(id: string, now: number): void;
   delete(id: string): void;
+  readonly size: number;
 }
 
 /**
@@ -445,6 +446,10 @@ export class SharedSessionTable implements SessionTable {
 
   get(id: string): string | undefined {
     return this.inner.get(id);
+  }
+
+  get size(): number {
+    return this.inner.size;
   }
 
   learn(id: string, server: string, now: number): void {

@@ -39,7 +39,10 @@ export class FrontendImpl implements FrontendPlan {
   private readonly errorPages = new Map<number, Buffer>();
   private readonly logger: (rec: ExchangeLog) => void;
 
-  constructor(cfg: ProxyModel, node: ProxyNode, out: NodeOutput) {
+  readonly gated: boolean;
+
+  constructor(cfg: ProxyModel, node: ProxyNode, out: NodeOutput, gated = true) {
+    this.gated = gated;
     this.cfg = cfg;
     this.node = node;
     this.out = out;

@@ -10,7 +10,7 @@ import cluster from "node:cluster";
 import { rmSync, writeFileSync } from "node:fs";
 import type { ConfigModel, ConfigWarning } from "./config/model.js";
 import { FulcrumError } from "./errors.js";
-import { ProxyNode } from "./node.js";
+import { type NodeOptions, ProxyNode } from "./node.js";
 import { formatNotice, notice } from "./notice.js";
 
 export interface RunOptions {
@@ -34,6 +34,8 @@ const READY = "fulcrum-ready";
 
 /** Extra hooks for what runs on top of a node (the HA pair). */
 export interface NodeHooks {
+  /** Options for the node before it is built (shared session tables, kept frontends). */
+  prepare?(model: ConfigModel): Partial<NodeOptions>;
   /** Decides when to bind; default: bind at once. Returns a stop function. */
   start?(node: ProxyNode, opts: RunOptions): Promise<{ stop(graceful: boolean): Promise<void> }>;
 }
@@ -158,6 +160,7 @@ async function runWorker(model: ConfigModel, opts: RunOptions): Promise<void> {
   const node = new ProxyNode(model, {
     ...(debug ? { debug } : {}),
     notice: (l, level) => notice(level, l),
+    ...(hooks.prepare?.(model) ?? {}),
   });
   const replacing = (opts.sf?.length ?? 0) + (opts.st?.length ?? 0) > 0;
   // Like HAProxy: ask older processes to release their listeners before we bind.
@@ -169,6 +172,7 @@ async function runWorker(model: ConfigModel, opts: RunOptions): Promise<void> {
   let stopper: { stop(graceful: boolean): Promise<void> };
   try {
     if (hooks.start) {
+      await node.bindKept();
       stopper = await hooks.start(node, opts);
     } else {
       await bindWithRetry(node, replacing);

@@ -25,11 +25,17 @@ export interface NodeOptions {
   /** Process id reported in stats and logs (the worker's). */
   pid?: number;
   now?: () => number;
+  /** A learned-session table per backend (the HA pair shares them); default: in memory. */
+  sessionTable?: BackendDeps["sessionTable"];
+  /** Frontends bound whatever the HA role (`keep-bound`): bound at start, never unbound by HA. */
+  keepBound?: readonly string[];
 }
 
 interface Listener {
   readonly fe: FrontendImpl;
   readonly bind: ProxyModel["binds"][number];
+  /** Bound whatever the HA role (`keep-bound`). */
+  readonly kept: boolean;
   server: Server | null;
 }
 
@@ -73,15 +79,17 @@ export class ProxyNode {
       ...(opts.notice ? { notice: opts.notice } : {}),
       ...(opts.debug ? { debug: opts.debug } : {}),
       syslog: (proxy, severity, line) => out.proxyLog(proxy, severity, line),
+      ...(opts.sessionTable ? { sessionTable: opts.sessionTable } : {}),
     };
+    const kept = new Set(opts.keepBound ?? []);
     for (const p of model.proxies) {
       if (p.isBackend) this.backends.set(p.name, new BackendImpl(p, deps));
     }
     for (const p of model.proxies) {
       if (!p.isFrontend) continue;
-      const fe = new FrontendImpl(p, this, this.out);
+      const fe = new FrontendImpl(p, this, this.out, !kept.has(p.name));
       this.frontends.push(fe);
-      for (const bind of p.binds) this.listeners.push({ fe, bind, server: null });
+      for (const bind of p.binds) this.listeners.push({ fe, bind, kept: kept.has(p.name), server: null });
     }
   }
 
@@ -100,25 +108,51 @@ export class ProxyNode {
   /** Opens every frontend's listening sockets. Fails with a one-line reason (port in use, ...). */
   async bindFrontends(): Promise<void> {
     if (this.bound) return;
+    await this.open(this.listeners.filter((l) => !l.kept && l.server === null));
+    this.bound = true;
+  }
+
+  /** Opens the `keep-bound` frontends (at start, whatever the HA role). */
+  async bindKept(): Promise<void> {
+    await this.open(this.listeners.filter((l) => l.kept && l.server === null));
+  }
+
+  private async open(listeners: readonly Listener[]): Promise<void> {
     const opened: Listener[] = [];
     try {
-      for (const l of this.listeners) {
+      for (const l of listeners) {
         l.server = await this.listen(l);
         opened.push(l);
       }
     } catch (err) {
-      for (const l of opened) this.closeListener(l);
+      await Promise.all(opened.map((l) => this.closeListener(l)));
       throw err;
     }
-    this.bound = true;
   }
 
-  /** Closes the listening sockets; established connections go on. */
+  /** Closes the listening sockets (not the kept ones); established connections go on. */
   async unbindFrontends(): Promise<void> {
     if (!this.bound) return;
     this.bound = false;
+    await Promise.all(this.listeners.filter((l) => !l.kept).map((l) => this.closeListener(l)));
+  }
+
+  /** Closes every listening socket, kept ones included (stop). */
+  private async closeAll(): Promise<void> {
+    this.bound = false;
     await Promise.all(this.listeners.map((l) => this.closeListener(l)));
   }
+
+  /**
+   * The HA serve gate: checked before each new request on a frontend HA moves; false means
+   * this node may not serve (a stale lease) and the connection is closed.
+   */
+  setServeGate(gate: () => boolean): void {
+    this.ctx.serveGate = gate;
+  }
+
+  /** Called with every admin change made on this node (the HA pair stores and publishes it). */
+  onAdminChange: ((backend: string, server: string, state: AdminState) => void) | null = null;
 
   get isBound(): boolean {
     return this.bound;
@@ -179,7 +213,7 @@ export class ProxyNode {
   /** Stops at once: listeners, connections, checks (SIGTERM / SIGINT). */
   async stop(): Promise<void> {
     this.ctx.stopping = true;
-    await this.unbindFrontends();
+    await this.closeAll();
     for (const c of [...this.ctx.clients]) c.close();
     for (const be of this.backends.values()) be.stop();
     await this.out.close();
@@ -192,7 +226,7 @@ export class ProxyNode {
    */
   async softStop(graceMs = 0): Promise<void> {
     this.ctx.stopping = true;
-    await this.unbindFrontends();
+    await this.closeAll();
     for (const c of [...this.ctx.clients]) if (c.isIdle()) c.close();
     const deadline = graceMs > 0 ? this.ctx.now() + graceMs : Number.POSITIVE_INFINITY;
     while (this.ctx.clients.size > 0 && this.ctx.now() < deadline) {
@@ -204,10 +238,20 @@ export class ProxyNode {
     await this.out.close();
   }
 
-  /** Operator admin state (`set server B/S state ready|drain|maint`). */
-  setAdminState(backend: string, server: string, state: AdminState): ServerRuntime {
+  /**
+   * Operator admin state (`set server B/S state ready|drain|maint`). A change made here is
+   * passed to `onAdminChange` (the HA pair stores it); one that came from the peer is not.
+   */
+  setAdminState(
+    backend: string,
+    server: string,
+    state: AdminState,
+    origin: "local" | "remote" = "local",
+  ): ServerRuntime {
     const be = this.backends.get(backend);
     if (!be) throw new FulcrumError("FUL_RUNTIME", `no such backend '${backend}'`);
-    return be.setAdminState(server, state);
+    const s = be.setAdminState(server, state);
+    if (origin === "local") this.onAdminChange?.(backend, server, state);
+    return s;
   }
 }

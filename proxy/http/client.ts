@@ -181,6 +181,15 @@ export class ClientConnection {
       this.badRequest(r, buf);
       return;
     }
+    const gate = this.node.serveGate;
+    if (gate !== undefined && this.fe.gated && !gate()) {
+      // HA: this node may not serve now (lost or stale lease): never forward, close.
+      this.node.debug?.(
+        `request from ${this.srcIp}:${this.srcPort} refused: this node is not the active one`,
+      );
+      this.close();
+      return;
+    }
     const rest = r.length === buf.length ? null : buf.subarray(r.length);
     this.buf = null;
     this.clearTimer();

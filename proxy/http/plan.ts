@@ -155,6 +155,8 @@ export interface FrontendPlan {
   log(rec: ExchangeLog): void;
   /** Whether to log a connection that sent nothing (dontlognull). */
   readonly logNull: boolean;
+  /** Requests wait for the HA serve gate (false for `keep-bound` frontends). */
+  readonly gated: boolean;
 }
 
 /** Node-wide counters and clock the request path reads. */
@@ -165,6 +167,8 @@ export interface NodeContext {
   stopping: boolean;
   now(): number;
   debug?(line: string): void;
+  /** HA: false while this node may not serve (closed before any request is forwarded). */
+  serveGate?: () => boolean;
   /** A bug caught at a connection's edge (logged as an ALERT; the node goes on). */
   alert?(line: string): void;
   /** Every open client connection, so a stop can close them. */
