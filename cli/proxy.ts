@@ -6,7 +6,7 @@
  */
 import type { ConfigNotice, LoadResult } from "../proxy/config/index.js";
 import type { ConfigWarning } from "../proxy/config/model.js";
-import { ConfigErrors, FulcrumError, UsageError } from "../proxy/errors.js";
+import { ConfigErrors, UsageError } from "../proxy/errors.js";
 import { HAPROXY_COMPAT_VERSION } from "./version.js";
 
 export interface ProxyCommandOptions {
