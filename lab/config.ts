@@ -163,6 +163,8 @@ export function haConfigText(plan: ConfigPlan): string {
     `    preempt ${LAB_HA.preempt}`,
     `    takeover ${LAB_HA.takeover}`,
     `    fence ${LAB_HA.fence}`,
+    // Each node's own stats listener stays reachable whatever its role.
+    "    keep-bound lab_stats",
     "",
   ].join("\n");
 }
