@@ -196,7 +196,9 @@ async function startPair(
   ).catch((err) => {
     throw err instanceof NotElecting
       ? err
-      : new NotElecting(`HA pair did not settle: ${(err as Error).message}; lb2 said: ${tail(lb2)}`);
+      : new NotElecting(
+          `HA pair did not settle: ${(err as Error).message}; lb1 said: ${tail(lb1, 4)}; lb2 said: ${tail(lb2, 4)}`,
+        );
   });
   return { pair: { nodes, active: "lb1" }, servicePort: servicePort! };
 }
