@@ -26,6 +26,7 @@ import { FulcrumError } from "../proxy/errors.js";
 import {
   BIND_CONFLICT_LOG,
   type FailoverSignal,
+  failedSent,
   failoverVerdict,
   listenInodes,
   type NodeName,
@@ -68,6 +69,8 @@ export interface FailoverReport {
   readonly gapMs: Summary | null;
   readonly takeoverMs: Summary | null;
   readonly failedRequests: number;
+  /** Of them, requests that had reached a node (not refused connections). */
+  readonly failedSent: number;
   readonly verdict: string;
   /** Why the run stopped early (HA does not elect, a node died, ...). */
   readonly failure?: string;
@@ -259,6 +262,7 @@ async function oneRep(
       gapMs: longestGap(load.events, firstOk(load.events), load.now()).ms,
       requests: load.events.length,
       failed: Object.values(failures).reduce((a, b) => a + b, 0),
+      failedSent: failedSent(failures),
       failedByKind: failures,
     };
   } finally {
@@ -337,6 +341,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverReport> {
     gapMs: summarise(reps.map((r) => r.gapMs)),
     takeoverMs: summarise(reps.flatMap((r) => (r.takeoverMs === null ? [] : [r.takeoverMs]))),
     failedRequests: reps.reduce((a, r) => a + r.failed, 0),
+    failedSent: reps.reduce((a, r) => a + r.failedSent, 0),
     verdict: failure === undefined ? failoverVerdict(o.signal, reps) : `did not run: ${failure}`,
     ...(failure !== undefined ? { failure } : {}),
   };
@@ -351,7 +356,7 @@ export function renderFailover(r: FailoverReport): string {
     `${r.signal} of the active node, ${r.reps.length}/${r.repsPlanned} repetitions, client every ${r.clientIntervalMs} ms, ` +
       `advert-interval ${r.ha.advertInterval}, lease-time ${r.ha.leaseTime}`,
     `gap ms: p50 ${r0(r.gapMs, "p50")}, max ${r0(r.gapMs, "max")}; takeover ms: p50 ${r0(r.takeoverMs, "p50")}, ` +
-      `max ${r0(r.takeoverMs, "max")}; failed requests: ${r.failedRequests}`,
+      `max ${r0(r.takeoverMs, "max")}; failed requests: ${r.failedRequests} (${r.failedSent} sent, the rest refused connections)`,
     r.verdict,
   ];
   return `${lines.join("\n")}\n`;

@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import {
+  failedSent,
   failoverVerdict,
   listenInodes,
   pairCfg,
@@ -85,7 +86,7 @@ describe("who listens on the service port", () => {
   });
 });
 
-function rep(gapMs: number, failed = 0, newActive: "lb2" | null = "lb2"): RepResult {
+function rep(gapMs: number, failed = 0, newActive: "lb2" | null = "lb2", kind = "reset"): RepResult {
   return {
     rep: 1,
     signalled: "lb1",
@@ -94,11 +95,17 @@ function rep(gapMs: number, failed = 0, newActive: "lb2" | null = "lb2"): RepRes
     gapMs,
     requests: 100,
     failed,
-    failedByKind: failed > 0 ? { refused: failed } : {},
+    failedSent: kind === "refused" ? 0 : failed,
+    failedByKind: failed > 0 ? { [kind]: failed } : {},
   };
 }
 
 describe("failover figures", () => {
+  it("counts refused connections as requests never sent", () => {
+    expect(failedSent({ refused: 3, reset: 1, timeout: 2, "http-503": 1 })).toBe(4);
+    expect(failedSent({ refused: 3 })).toBe(0);
+  });
+
   it("gives the median (mean of the middle two for an even count) and the max", () => {
     expect(summarise([30, 10, 20])).toEqual({ n: 3, p50: 20, max: 30, min: 10 });
     expect(summarise([40, 10, 20, 30])).toEqual({ n: 4, p50: 25, max: 40, min: 10 });
@@ -110,9 +117,10 @@ describe("failover figures", () => {
     expect(failoverVerdict("KILL", [rep(100), rep(120), rep(260)])).toMatch(/misses.*max 260 ms >= 250 ms/);
   });
 
-  it("misses the SIGUSR1 target on any failed request or a gap of 100 ms", () => {
+  it("misses the SIGUSR1 target on a sent request that failed or a gap of 100 ms", () => {
     expect(failoverVerdict("USR1", [rep(40), rep(60)])).toMatch(/^meets/);
-    expect(failoverVerdict("USR1", [rep(40, 1), rep(60)])).toMatch(/misses.*1 failed requests/);
+    expect(failoverVerdict("USR1", [rep(40, 1), rep(60)])).toMatch(/misses.*1 sent requests failed/);
+    expect(failoverVerdict("USR1", [rep(40, 1, "lb2", "refused"), rep(60)])).toMatch(/^meets/);
     expect(failoverVerdict("USR1", [rep(40), rep(100)])).toMatch(/max 100 ms >= 100 ms/);
   });
 
@@ -126,8 +134,8 @@ describe("failover figures", () => {
       .trimEnd()
       .split("\n");
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toMatch(/lb1\s+lb2\s+62\s+123\s+100\s+0$/);
-    expect(lines[2]).toMatch(/lb1\s+none\s+-\s+5\s+100\s+2$/);
+    expect(lines[1]).toMatch(/lb1\s+lb2\s+62\s+123\s+100\s+0\s+0$/);
+    expect(lines[2]).toMatch(/lb1\s+none\s+-\s+5\s+100\s+2\s+2$/);
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
   });
 });
