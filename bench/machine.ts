@@ -19,6 +19,16 @@ export function versionLine(cmd: string, args: readonly string[], cwd?: string):
   );
 }
 
+/** The commit measured (short hash), or "unknown" outside a git checkout. */
+export function commitOf(root: string): string {
+  const r = spawnSync("git", ["rev-parse", "--short", "HEAD"], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 5000,
+  });
+  return r.status === 0 ? r.stdout.trim() : "unknown";
+}
+
 export function loadAvg1(): number {
   return loadavg()[0] ?? 0;
 }
@@ -36,6 +46,6 @@ export function machineFacts(root: string, loadAvgStart: number): Machine {
     haproxy: versionLine("haproxy", ["-v"]),
     nginx: versionLine("nginx", ["-v"]),
     wrk: versionLine("wrk", ["-v"]).replace(/\s+Copyright.*$/, ""),
-    commit: versionLine("git", ["rev-parse", "--short", "HEAD"], root),
+    commit: commitOf(root),
   };
 }
