@@ -214,12 +214,13 @@ export class ClientConnection {
     const bytes = this.fe.errorResponse(status);
     this.countStatus(status);
     const now = this.node.now();
+    // HAProxy's parser answers these itself: TR is -1 and no response byte is counted.
     this.fe.log({
       ...this.baseLog(this.requestStart),
-      tr: now - this.requestStart,
+      tr: -1,
       ta: now - this.requestStart,
       status,
-      bytesOut: bytes.length,
+      bytesOut: 0,
       termination,
       requestLine: "<BADREQ>",
       badRequest: badreq,
@@ -275,13 +276,14 @@ export class ClientConnection {
         return;
       }
       if (this.served === 0 && this.fe.logNull) {
-        // A connection that sent nothing (dontlognull off): logged as <BADREQ>.
+        // A connection that sent nothing (dontlognull off): logged as a 400 <BADREQ>, as
+        // HAProxy does, though nothing is sent back.
         const now = this.node.now();
         this.fe.log({
           ...this.baseLog(this.requestStart),
           tr: -1,
           ta: now - this.requestStart,
-          status: -1,
+          status: 400,
           termination: "CR--",
           requestLine: "<BADREQ>",
           badRequest: true,

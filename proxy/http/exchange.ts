@@ -10,6 +10,7 @@
  * the server had closed.
  */
 
+import { htxResponseHeadSize, htxSizeOfRaw } from "../log/htx.js";
 import { countStatus } from "../state.js";
 import { type BodyDecoder, createDecoder, type Framing, requestFraming, responseFraming } from "./body.js";
 import type { ClientConnection } from "./client.js";
@@ -141,6 +142,8 @@ export class Exchange implements UpstreamOwner {
   private resDecoder: BodyDecoder | null = null;
   private resFraming: Framing["kind"] = "none";
   private resBytes = 0;
+  /** What HAProxy counts for %B and bytes_out: the response's HTX size (see log/htx.ts). */
+  private logBytes = 0;
   private resStarted = false;
   private keepClient = false;
   private keepServer = false;
@@ -271,7 +274,7 @@ export class Exchange implements UpstreamOwner {
     if (be.hasRoom(s)) {
       be.take(s);
       this.slot = s;
-      this.tw = this.conn.node.now() - this.t0;
+      this.tw = this.conn.node.now() - this.t0 - this.tr;
       this.useServer(s);
       this.stepConnect();
       return;
@@ -288,7 +291,7 @@ export class Exchange implements UpstreamOwner {
         if (srv) be.release(srv);
         return;
       }
-      this.tw = this.conn.node.now() - this.t0;
+      this.tw = this.conn.node.now() - this.t0 - this.tr;
       if (srv !== undefined) {
         this.server = srv;
         this.slot = srv;
@@ -577,6 +580,12 @@ export class Exchange implements UpstreamOwner {
       break;
     }
     this.trs = this.conn.node.now() - this.tSent;
+    this.logBytes = htxResponseHeadSize(
+      this.res!.version,
+      this.res!.status,
+      this.res!.reason,
+      this.res!.headers,
+    );
     this.phase = Phase.Data;
     this.up!.socket.setTimeout(this.be!.timeouts.server ?? 0);
     const res = this.res!;
@@ -643,6 +652,7 @@ export class Exchange implements UpstreamOwner {
     }
     if (r.done) {
       if (start + r.consumed < d.length) this.keepServer = false; // extra bytes: the connection is not reusable
+      if (this.resFraming === "chunked") this.logBytes += 1; // HTX's end-of-trailers block
       this.finish();
     }
   }
@@ -756,9 +766,14 @@ export class Exchange implements UpstreamOwner {
     this.phase = Phase.Done;
     const sock = this.conn.socket;
     this.resBytes = local.bytes.length;
+    this.logBytes = htxSizeOfRaw(local.bytes);
     sock.write(local.bytes);
     this.conn.countStatus(local.status);
-    if (local.logServer !== undefined) this.localServer = local.logServer;
+    if (local.logServer !== undefined) {
+      // An applet (the stats page) is a server reached at once: HAProxy logs 0 for Tw/Tc/Tr.
+      this.localServer = local.logServer;
+      this.tw = this.tc = this.trs = 0;
+    }
     if (local.silent) {
       this.conn.fe.rt.counters.intercepted++;
     } else {
@@ -784,6 +799,7 @@ export class Exchange implements UpstreamOwner {
     this.cleanupWaits();
     const bytes = this.conn.fe.errorResponse(status);
     this.resBytes = bytes.length;
+    this.logBytes = htxSizeOfRaw(bytes);
     this.conn.socket.write(bytes);
     this.countResponse(status);
     this.log(status, `${who}${phase}${this.clientCookie}${this.serverCookie}`);
@@ -870,15 +886,16 @@ export class Exchange implements UpstreamOwner {
     const bytesIn = this.headBytes.length + (this.reqDecoder?.bytes ?? 0);
     const be = this.be;
     const srv = this.server && this.tConnectStart !== 0 ? this.server : undefined;
+    const bytesOut = this.tunnel ? this.resBytes : this.logBytes + (this.resDecoder?.bytes ?? 0);
     c.fe.rt.counters.bytesIn += bytesIn;
-    c.fe.rt.counters.bytesOut += this.resBytes;
+    c.fe.rt.counters.bytesOut += bytesOut;
     if (be) {
       be.rt.counters.bytesIn += bytesIn;
-      be.rt.counters.bytesOut += this.resBytes;
+      be.rt.counters.bytesOut += bytesOut;
     }
     if (srv) {
       srv.rt.counters.bytesIn += bytesIn;
-      srv.rt.counters.bytesOut += this.resBytes;
+      srv.rt.counters.bytesOut += bytesOut;
     }
     c.fe.log({
       ...rec,
@@ -890,7 +907,7 @@ export class Exchange implements UpstreamOwner {
       trs: this.trs,
       ta: now - this.t0,
       status,
-      bytesOut: this.resBytes,
+      bytesOut,
       bytesIn,
       termination,
       clientCookie: this.clientCookie,
@@ -900,8 +917,9 @@ export class Exchange implements UpstreamOwner {
       requestLine: this.head.line,
       requestHeaders: this.head.headers,
       ...(this.res ? { responseHeaders: this.res.headers } : {}),
-      beconn: be?.rt.counters.scur ?? 0,
-      srvconn: srv?.rt.active ?? 0,
+      // HAProxy logs once the stream has left its backend and server: not counted in them.
+      beconn: Math.max(0, (be?.rt.counters.scur ?? 0) - (this.taken ? 1 : 0)),
+      srvconn: Math.max(0, (srv?.rt.active ?? 0) - (this.slot !== null && this.slot === srv ? 1 : 0)),
     });
   }
 }
