@@ -22,6 +22,24 @@ interface CompiledRule {
 
 type ForwardFor = ReturnType<FrontendPlan["forwardFor"]>;
 
+/** `Connection: close` on HTTP/1.1, or no `Connection: keep-alive` on HTTP/1.0. */
+function clientAsksClose(
+  version: number,
+  h: { names: readonly string[]; values: readonly string[] },
+): boolean {
+  let close = false;
+  let keepAlive = false;
+  for (let i = 0; i < h.names.length; i++) {
+    if (h.names[i] !== "connection") continue;
+    for (const t of h.values[i]!.toLowerCase().split(",")) {
+      const w = t.trim();
+      if (w === "close") close = true;
+      else if (w === "keep-alive") keepAlive = true;
+    }
+  }
+  return version >= 11 ? close : !keepAlive;
+}
+
 export class FrontendImpl implements FrontendPlan {
   readonly cfg: ProxyModel;
   readonly rt: FrontendRuntime;
@@ -103,12 +121,21 @@ export class FrontendImpl implements FrontendPlan {
     };
   }
 
+  /**
+   * The node's own answer ends the connection: the client asked (`Connection: close`, or
+   * HTTP/1.0 without keep-alive) or `option httpclose`. HAProxy then writes
+   * `connection: close` in it.
+   */
+  closesAfter(req: RequestInfo): boolean {
+    return this.connMode === "close" || clientAsksClose(req.head.version, req.head.headers);
+  }
+
   intercept(req: RequestInfo): LocalResponse | null {
     // monitor-uri: the whole URI, any method; HEAD gets no body; never logged.
     if (this.monitorUri !== undefined && req.head.uri === this.monitorUri) {
       const ctx = this.aclContext(req);
       const failed = this.monitorFail.some((p) => p(ctx));
-      return this.out.monitorResponse(this.cfg, failed, req.head.method === "HEAD");
+      return this.out.monitorResponse(this.cfg, failed, req.head.method === "HEAD", this.closesAfter(req));
     }
     if (this.rules.length > 0) {
       const ctx = this.aclContext(req);
@@ -126,7 +153,7 @@ export class FrontendImpl implements FrontendPlan {
   interceptBackend(req: RequestInfo, backend: BackendPlan): LocalResponse | null {
     const stats = backend.cfg.stats;
     if (stats !== undefined && isStatsRequest(stats, req.head.method, req.head.uri)) {
-      return this.out.statsResponse(this.node, backend.cfg, req);
+      return this.out.statsResponse(this.node, backend.cfg, req, this.closesAfter(req));
     }
     return null;
   }

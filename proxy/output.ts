@@ -76,12 +76,13 @@ export class NodeOutput {
     return this.repliesFor(p).get(status, { close: true });
   }
 
-  monitorResponse(p: ProxyModel, failed: boolean, head: boolean): LocalResponse {
+  /** `monitor-uri`: HAProxy's 200 page, or its 503 page when `monitor fail` matched. */
+  monitorResponse(p: ProxyModel, failed: boolean, head: boolean, close = false): LocalResponse {
     const status = failed ? 503 : 200;
     return {
       status,
-      bytes: this.repliesFor(p).get(status, { head }),
-      keepAlive: true,
+      bytes: this.repliesFor(p).get(status, { head, close }),
+      keepAlive: !close,
       silent: true,
     };
   }
@@ -111,7 +112,7 @@ export class NodeOutput {
     };
   }
 
-  statsResponse(node: ProxyNode, p: ProxyModel, req: RequestInfo): LocalResponse {
+  statsResponse(node: ProxyNode, p: ProxyModel, req: RequestInfo, close = false): LocalResponse {
     const cfg = p.stats!;
     const h = req.head.headers;
     const ai = h.names.indexOf("authorization");
@@ -126,8 +127,8 @@ export class NodeOutput {
     const head = req.head.method === "HEAD";
     return {
       status: reply.status,
-      bytes: serialiseStatsReply(reply, { head }),
-      keepAlive: reply.closes !== true,
+      bytes: serialiseStatsReply(reply, { head, close }),
+      keepAlive: reply.closes !== true && !close,
       termination: "LR",
       logServer: "<STATS>",
     };
