@@ -333,6 +333,15 @@ export class BackendImpl implements BackendPlan {
     return s;
   }
 
+  /** Operator weight (`set server B/S weight N`): the balancer's tables are rebuilt. */
+  setWeight(server: string, weight: number): ServerRuntime {
+    const s = this.rt.servers.find((x) => x.cfg.name === server);
+    if (!s) throw new Error(`no such server '${server}' in backend '${this.cfg.name}'`);
+    s.effectiveWeight = weight;
+    this.balancer.onServerStateChange();
+    return s;
+  }
+
   stop(): void {
     this.checks?.stop();
     this.checks = null;

@@ -254,4 +254,11 @@ export class ProxyNode {
     if (origin === "local") this.onAdminChange?.(backend, server, state);
     return s;
   }
+
+  /** Operator weight (`set server B/S weight N`, 0..256). */
+  setWeight(backend: string, server: string, weight: number): ServerRuntime {
+    const be = this.backends.get(backend);
+    if (!be) throw new FulcrumError("FUL_RUNTIME", `no such backend '${backend}'`);
+    return be.setWeight(server, weight);
+  }
 }
