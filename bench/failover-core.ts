@@ -99,6 +99,18 @@ export const STANDBY_LOG = /\bBACKUP\b/;
 /** What `fulcrum proxy` prints when a node binds at start instead of waiting for the election. */
 export const BIND_CONFLICT_LOG = /address already in use|EADDRINUSE/i;
 
+/** The line a node logs once it listens as MASTER, with the wall-clock ms it began binding. */
+const MASTER_SINCE_LOG = /serving as MASTER from (\d{12,})/g;
+
+/** The first "serving as MASTER from T" in a node's output with T >= notBefore (ms). */
+export function masterSince(output: string, notBefore: number): number | undefined {
+  for (const m of output.matchAll(MASTER_SINCE_LOG)) {
+    const t = Number(m[1]);
+    if (t >= notBefore) return t;
+  }
+  return undefined;
+}
+
 export interface Summary {
   readonly n: number;
   readonly p50: number;
@@ -122,6 +134,8 @@ export interface RepResult {
   readonly newActive: NodeName | null;
   /** Signal -> the standby listens on the service port. */
   readonly takeoverMs: number | null;
+  /** Where the takeover time comes from: the new MASTER's log line, or polling /proc. */
+  readonly takeoverFrom: "log" | "listen";
   /** Longest time without a successful answer over the whole client run. */
   readonly gapMs: number;
   readonly requests: number;

@@ -29,6 +29,7 @@ import {
   failedSent,
   failoverVerdict,
   listenInodes,
+  masterSince,
   type NodeName,
   PAIR_HA,
   pairCfg,
@@ -224,6 +225,7 @@ async function oneRep(
     const load = startLoad({ port: servicePort, users: [], probePath: BODIES.small.path, maxMs: 30_000 });
     let takeoverMs: number | null = null;
     let newActive: NodeName | null = null;
+    let wallSignal = 0;
     try {
       const oks = (after: number) => load.events.filter((e) => e.ok && e.t > after).length;
       await waitUntil(() => (oks(0) >= STEADY_ANSWERS ? true : undefined), {
@@ -232,6 +234,7 @@ async function oneRep(
         intervalMs: 5,
       });
       const tSignal = load.mark(`SIG${o.signal} ${active.name}`);
+      wallSignal = Date.now();
       active.service.signal(`SIG${o.signal}`);
       try {
         await waitUntil(() => (listener(servicePort, pair.nodes) === standby.name ? true : undefined), {
@@ -254,11 +257,14 @@ async function oneRep(
       await load.stop();
     }
     const failures = failuresByKind(load.events);
+    // the node's own log says when it started binding (wall clock): exact, where polling lags.
+    const since = newActive === null ? undefined : masterSince(standby.service.output(), wallSignal);
     return {
       rep,
       signalled: active.name,
       newActive,
-      takeoverMs,
+      takeoverMs: since === undefined ? takeoverMs : since - wallSignal,
+      takeoverFrom: since === undefined ? "listen" : "log",
       gapMs: longestGap(load.events, firstOk(load.events), load.now()).ms,
       requests: load.events.length,
       failed: Object.values(failures).reduce((a, b) => a + b, 0),
@@ -383,7 +389,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const { writeLatest } = await import("./results.js");
-  progress(`results written to ${writeLatest(root, "failover", report)}`);
+  progress(`results written to ${writeLatest(root, "failover", report, report.signal)}`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

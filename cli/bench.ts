@@ -66,7 +66,7 @@ async function failover(opts: BenchCommandOptions, root: string): Promise<void> 
     process.exitCode = 1;
     return;
   }
-  progress(`results written to ${writeLatest(root, "failover", report)}`);
+  progress(`results written to ${writeLatest(root, "failover", report, report.signal)}`);
 }
 
 export async function runBenchCommand(opts: BenchCommandOptions): Promise<void> {

@@ -10,6 +10,7 @@ import {
   failedSent,
   failoverVerdict,
   listenInodes,
+  masterSince,
   pairCfg,
   parseFailoverOptions,
   type RepResult,
@@ -92,6 +93,7 @@ function rep(gapMs: number, failed = 0, newActive: "lb2" | null = "lb2", kind = 
     signalled: "lb1",
     newActive,
     takeoverMs: newActive === null ? null : gapMs / 2,
+    takeoverFrom: "log",
     gapMs,
     requests: 100,
     failed,
@@ -101,6 +103,16 @@ function rep(gapMs: number, failed = 0, newActive: "lb2" | null = "lb2", kind = 
 }
 
 describe("failover figures", () => {
+  it("takes the takeover time from the new MASTER's own log line after the signal", () => {
+    const out = [
+      "[NOTICE]   (1) : ha x/lb2: serving as MASTER from 1795656200000 (epoch 1)",
+      "[NOTICE]   (1) : ha x/lb2: BACKUP -> MASTER: promoted",
+      "[NOTICE]   (1) : ha x/lb2: serving as MASTER from 1795656203061 (epoch 2)",
+    ].join("\n");
+    expect(masterSince(out, 1795656203000)).toBe(1795656203061);
+    expect(masterSince(out, 1795656204000)).toBeUndefined();
+  });
+
   it("counts refused connections as requests never sent", () => {
     expect(failedSent({ refused: 3, reset: 1, timeout: 2, "http-503": 1 })).toBe(4);
     expect(failedSent({ refused: 3 })).toBe(0);

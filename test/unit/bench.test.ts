@@ -240,6 +240,12 @@ describe("results file", () => {
     expect(second).toEqual({ failover: { gap: 1 }, throughput: { rows: [] } });
   });
 
+  it("keeps one failover report per signal", () => {
+    const kill = mergeResults(undefined, "failover", { gap: 1 }, "SIGKILL");
+    const both = JSON.parse(mergeResults(kill, "failover", { gap: 2 }, "SIGUSR1"));
+    expect(both).toEqual({ failover: { SIGKILL: { gap: 1 }, SIGUSR1: { gap: 2 } } });
+  });
+
   it("starts again from an unreadable file", () => {
     expect(JSON.parse(mergeResults("{oops", "throughput", 1))).toEqual({ throughput: 1 });
     expect(JSON.parse(mergeResults("[1]", "throughput", 1))).toEqual({ throughput: 1 });
