@@ -12,6 +12,7 @@ import type { ConfigModel, ConfigWarning } from "./config/model.js";
 import { FulcrumError } from "./errors.js";
 import { type NodeOptions, ProxyNode } from "./node.js";
 import { formatNotice, notice } from "./notice.js";
+import { RuntimeApi } from "./runtime-api.js";
 
 export interface RunOptions {
   file: string[];
@@ -37,7 +38,11 @@ export interface NodeHooks {
   /** Options for the node before it is built (shared session tables, kept frontends). */
   prepare?(model: ConfigModel): Partial<NodeOptions>;
   /** Decides when to bind; default: bind at once. Returns a stop function. */
-  start?(node: ProxyNode, opts: RunOptions): Promise<{ stop(graceful: boolean): Promise<void> }>;
+  start?(
+    node: ProxyNode,
+    opts: RunOptions,
+    api: RuntimeApi,
+  ): Promise<{ stop(graceful: boolean): Promise<void> }>;
 }
 
 let hooks: NodeHooks = {};
@@ -60,7 +65,7 @@ export async function runNode(
     return;
   }
   if (opts.masterWorker && cluster.isPrimary) {
-    await runMaster(opts);
+    await runMaster(opts, opts.pidfile ?? model.global.pidfile);
     return;
   }
   await runWorker(model, opts);
@@ -98,6 +103,22 @@ async function detach(opts: RunOptions): Promise<void> {
   child.stderr.destroy();
   child.unref();
   void opts;
+}
+
+/**
+ * A daemon's stdout and stderr are pipes to the parent that started it, which exits once
+ * the daemon is ready: later writes (server DOWN notices) would fail with EPIPE. As HAProxy
+ * goes quiet once detached, they are dropped from then on.
+ */
+function releaseStdio(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", () => undefined);
+    stream.write = ((_chunk: unknown, enc?: unknown, cb?: unknown) => {
+      const done = typeof enc === "function" ? enc : cb;
+      if (typeof done === "function") queueMicrotask(() => (done as () => void)());
+      return true;
+    }) as typeof stream.write;
+  }
 }
 
 function writePidfile(path: string | undefined, pid: number): void {
@@ -169,11 +190,13 @@ async function runWorker(model: ConfigModel, opts: RunOptions): Promise<void> {
     signalOld(opts.st, "SIGTTOU");
   }
   node.startChecks();
+  const api = new RuntimeApi(node);
   let stopper: { stop(graceful: boolean): Promise<void> };
   try {
+    await api.listen(model.global.statsSockets);
     if (hooks.start) {
       await node.bindKept();
-      stopper = await hooks.start(node, opts);
+      stopper = await hooks.start(node, opts, api);
     } else {
       await bindWithRetry(node, replacing);
       stopper = { stop: (graceful) => (graceful ? node.softStop() : node.stop()) };
@@ -183,6 +206,7 @@ async function runWorker(model: ConfigModel, opts: RunOptions): Promise<void> {
       signalOld(opts.sf, "SIGTTIN");
       signalOld(opts.st, "SIGTTIN");
     }
+    await api.close();
     await node.stop();
     throw err;
   }
@@ -197,7 +221,7 @@ async function runWorker(model: ConfigModel, opts: RunOptions): Promise<void> {
       return;
     }
     stopping = true;
-    void stopper.stop(graceful).then(
+    void Promise.all([api.close(), stopper.stop(graceful)]).then(
       () => process.exit(0),
       () => process.exit(1),
     );
@@ -210,6 +234,7 @@ async function runWorker(model: ConfigModel, opts: RunOptions): Promise<void> {
   process.on("SIGTTIN", () => void node.bindFrontends().catch(() => undefined));
   if (process.env[DAEMON_ENV] === "1") {
     process.stdout.write(`${READY}\n`);
+    releaseStdio();
   }
   if (process.send) process.send({ type: "ready" });
 }
@@ -220,9 +245,9 @@ async function runWorker(model: ConfigModel, opts: RunOptions): Promise<void> {
  * SIGUSR2 it reloads: the configuration is checked again, a new worker starts on the same
  * sockets, and the old one soft-stops once the new one is ready.
  */
-async function runMaster(opts: RunOptions): Promise<void> {
+async function runMaster(_opts: RunOptions, pidfile: string | undefined): Promise<void> {
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  writePidfile(opts.pidfile, process.pid);
+  writePidfile(pidfile, process.pid);
   let current: ReturnType<typeof cluster.fork> | null = null;
   const fork = () =>
     new Promise<ReturnType<typeof cluster.fork>>((resolve, reject) => {
@@ -265,7 +290,7 @@ async function runMaster(opts: RunOptions): Promise<void> {
     stopping = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(sig);
     cluster.disconnect(() => {
-      if (opts.pidfile) rmSync(opts.pidfile, { force: true });
+      if (pidfile) rmSync(pidfile, { force: true });
       process.exit(0);
     });
   };

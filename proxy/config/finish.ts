@@ -51,7 +51,9 @@ class Finisher {
 
   run(): ConfigModel | undefined {
     const global = this.global(this.d.global);
-    const proxies = this.d.proxies.map((p, i) => this.proxy(p, i + 1, global));
+    // A `stats socket` makes HAProxy create its CLI proxy first: proxy ids then start at 2.
+    const firstId = global.statsSockets.length > 0 ? 2 : 1;
+    const proxies = this.d.proxies.map((p, i) => this.proxy(p, i + firstId, global));
     this.references(proxies);
     const ha = this.d.ha ? this.ha(this.d.ha, proxies) : undefined;
     if (this.out.errors.length > 0) return undefined;
@@ -366,6 +368,13 @@ class Finisher {
         `lease-time (${h.leaseTime} ms) is less than 3 x advert-interval (${h.advertInterval} ms): one delayed advert may cost the active its lease`,
       );
     }
+    if (h.stallThreshold !== undefined && h.stallThreshold.value >= h.leaseTime) {
+      this.error(
+        h.stallThreshold.loc,
+        `stall-threshold (${h.stallThreshold.value} ms) must be shorter than lease-time (${h.leaseTime} ms)`,
+        "a stall as long as the lease would outlive it; the default is a quarter of lease-time",
+      );
+    }
     if (h.peers.length > 0 && !names.has(this.opts.localNode)) {
       this.error(
         h.loc,
@@ -393,6 +402,7 @@ class Finisher {
       peers: h.peers,
       advertInterval: h.advertInterval,
       leaseTime: h.leaseTime,
+      ...(h.stallThreshold !== undefined ? { stallThreshold: h.stallThreshold.value } : {}),
       preempt: h.preempt,
       takeover: h.takeover,
       fence: h.fence,
