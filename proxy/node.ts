@@ -193,11 +193,16 @@ export class ProxyNode {
     });
   }
 
+  /**
+   * Closes a listening socket. The port is free as soon as close() returns; close()'s own
+   * callback waits for every established connection to end (an idle keep-alive one included),
+   * which is not what unbinding or a soft stop waits for: they handle connections themselves.
+   */
   private closeListener(l: Listener): Promise<void> {
     const s = l.server;
     l.server = null;
-    if (!s) return Promise.resolve();
-    return new Promise((r) => s.close(() => r()));
+    s?.close();
+    return Promise.resolve();
   }
 
   private accept(fe: FrontendImpl, socket: Socket): void {
