@@ -226,7 +226,15 @@ export type Action =
   | { readonly type: "ping" }
   | { readonly type: "resync" }
   | { readonly type: "bind" }
-  | { readonly type: "unbind" }
+  | {
+      readonly type: "unbind";
+      /**
+       * An orderly hand-over (stop, preempt): the lease is still ours until it is released, so
+       * requests on connections already accepted may still be answered until the shell sends
+       * the release, and never after this deadline (the serve deadline at the hand-over).
+       */
+      readonly drainUntil?: number;
+    }
   | { readonly type: "advert"; readonly advert: Omit<Advert, "sent"> }
   | {
       readonly type: "probe";
@@ -412,13 +420,20 @@ function peerMasterWindow(s: ElectionState): number {
 
 interface StepDownOptions {
   readonly release: boolean;
+  /** An orderly hand-over (preempt), not a loss: drain until the release is sent. */
+  readonly handOver?: boolean;
+}
+
+/** The unbind action; an orderly hand-over drains until the release (see Action "unbind"). */
+function unbindAction(s: ElectionState, now: number, handOver: boolean): Action {
+  return handOver && mayServe(s, now) ? { type: "unbind", drainUntil: s.serveUntil } : { type: "unbind" };
 }
 
 /** Leave MASTER: close the gate, unbind, optionally release the lease, tell the peer. */
 function stepDown(c: Ctx, to: Role, rule: string, why: string, opts: StepDownOptions): void {
   const s = c.s;
   const epoch = s.epoch;
-  c.actions.push({ type: "unbind" });
+  c.actions.push(unbindAction(s, c.now, opts.handOver === true && opts.release));
   c.s = {
     ...s,
     epoch: 0,
@@ -655,7 +670,7 @@ function tickMaster(c: Ctx): void {
         "BACKUP",
         "preempt",
         `handing over to ${a.node}: preempt on, its priority ${a.priority} is above ${cfg.priority} and it has been ready for ${ms(now - c.s.preemptSince)} (delay ${ms(cfg.preempt.delay)}); releasing epoch ${s.epoch}`,
-        { release: true },
+        { release: true, handOver: true },
       );
       return;
     }
@@ -1066,7 +1081,7 @@ const onShutdown: Handler<{ type: "shutdown"; mode: "graceful" | "fast" }> = (c,
   c.s = { ...s, stopping: e.mode };
   if (s.role === "MASTER") {
     const epoch = s.epoch;
-    c.actions.push({ type: "unbind" });
+    c.actions.push(unbindAction(s, c.now, true));
     c.s = {
       ...c.s,
       epoch: 0,

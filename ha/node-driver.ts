@@ -216,7 +216,10 @@ export class HaNode {
         checksum: opts.checksum ?? "",
         identity: this.identity,
       },
-      opts.tuning,
+      {
+        ...(model.stallThreshold !== undefined ? { stallThreshold: model.stallThreshold } : {}),
+        ...opts.tuning,
+      },
     );
     this.state = initialState(config, this.clock());
     this.cmd = createRedis(model.redis, { commandTimeout: model.leaseTime, name: `fulcrum-ha-${me.name}` });
@@ -259,8 +262,17 @@ export class HaNode {
     });
   }
 
-  /** The serve gate: MASTER, and the lease (or failsafe) deadline not passed. */
-  readonly gate = (): boolean => mayServe(this.state, this.clock());
+  /**
+   * An orderly hand-over in progress: requests on connections already accepted are still
+   * answered until the release is sent (the lease is ours until then), never after this.
+   */
+  private drainUntil = Number.NEGATIVE_INFINITY;
+
+  /** The serve gate: MASTER, and the lease (or failsafe) deadline not passed; or draining. */
+  readonly gate = (): boolean => {
+    const now = this.clock();
+    return mayServe(this.state, now) || now < this.drainUntil;
+  };
 
   get role(): Role {
     return this.state.role;
@@ -446,6 +458,8 @@ export class HaNode {
       case "release":
         // The frontends close first, so the peer can bind the moment it has the lease.
         await this.whenUnbound(Math.min(1000, this.model.leaseTime));
+        // From the moment the release leaves, the peer may serve: the drain ends first.
+        this.drainUntil = Number.NEGATIVE_INFINITY;
         return this.dispatch(this.lease.release(a.epoch));
       case "clear-lease":
         return this.dispatch(this.lease.clear(a.node, a.epoch));
@@ -459,6 +473,7 @@ export class HaNode {
         void this.reconcile();
         return;
       case "unbind":
+        if (a.drainUntil !== undefined) this.drainUntil = a.drainUntil;
         this.wantBound = false;
         void this.reconcile();
         return;

@@ -568,6 +568,8 @@ describe("preempt", () => {
     expect(handedAt).toBe(1400);
     expect(release?.rule).toBe("preempt");
     expect(types(release!).slice(0, 2)).toEqual(["unbind", "notify"]);
+    // An orderly hand-over: the gate may stay open on accepted connections until the release.
+    expect(find(release!, "unbind")?.drainUntil).toBeGreaterThan(1400);
     expect(find(release!, "release")).toMatchObject({ epoch: 5 });
     expect(release?.reason).toMatch(/^handing over to lb2: preempt on, its priority 150 is above 100/);
     // Once released, the next advert tells the peer which epoch was released.
@@ -623,6 +625,31 @@ describe("graceful and fast stop", () => {
     expect(find(done, "advert")?.advert).toMatchObject({ role: "STOPPED", released: 3, epoch: 3 });
     expect(types(done)).toContain("stopped");
     expect(done.reason).toBe("stopped (graceful): released the lease at epoch 3; told the peer");
+  });
+
+  it("a stopping MASTER drains: requests on accepted connections until the release, never past its deadline", () => {
+    const n = new Node();
+    toMaster(n, 3);
+    const deadline = n.state.serveUntil;
+    const r = n.at(350).feed({ type: "shutdown", mode: "graceful" });
+    // The shell keeps the gate open until it sends the release, and at most until then.
+    expect(find(r, "unbind")).toEqual({ type: "unbind", drainUntil: deadline });
+    expect(deadline).toBeLessThanOrEqual(L + L - M);
+  });
+
+  it("a MASTER that loses its footing does not drain: stall, lost lease, passed deadline", () => {
+    const stalled = new Node();
+    toMaster(stalled, 6);
+    expect(find(stalled.at(350).tick(M + 1), "unbind")).toEqual({ type: "unbind" });
+    const late = new Node();
+    toMaster(late, 6);
+    expect(find(late.at(L + L).tick(), "unbind")).toEqual({ type: "unbind" });
+    const stopping = new Node();
+    toMaster(stopping, 6);
+    // Already past its deadline when the stop comes: nothing left to drain.
+    expect(find(stopping.at(L + L).feed({ type: "shutdown", mode: "fast" }), "unbind")).toEqual({
+      type: "unbind",
+    });
   });
 
   it("SIGTERM on the MASTER while Redis is down still stops, and says the peer must wait", () => {
