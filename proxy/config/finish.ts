@@ -315,8 +315,8 @@ class Finisher {
         );
       }
     };
-    for (const p of proxies) {
-      const draft = this.d.proxies[p.id - 1]!;
+    for (const [i, p] of proxies.entries()) {
+      const draft = this.d.proxies[i]!;
       if (p.isFrontend && draft.defaultBackend)
         check(p, draft.defaultBackend.name, draft.defaultBackend.loc, "default_backend", true);
       for (const u of p.useBackends) check(p, u.backend, u.loc, "use_backend", true);
