@@ -231,6 +231,7 @@ export interface HaDraft {
   advertInterval: Duration;
   leaseTime: Duration;
   leaseLoc?: SourceLoc;
+  stallThreshold?: { value: Duration; loc: SourceLoc };
   preempt: { on: boolean; delay: Duration };
   takeover: HaTakeover;
   fence: "kill" | "off";

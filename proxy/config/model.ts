@@ -401,6 +401,8 @@ export interface HaModel {
   readonly peers: readonly HaPeer[];
   readonly advertInterval: Duration;
   readonly leaseTime: Duration;
+  /** `stall-threshold`: event-loop stall that makes the active step down (default lease-time / 4). */
+  readonly stallThreshold?: Duration;
   readonly preempt: { readonly on: boolean; readonly delay: Duration };
   readonly takeover: HaTakeover;
   readonly fence: "kill" | "off";

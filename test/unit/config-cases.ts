@@ -1383,6 +1383,25 @@ export const CASES: Record<string, Cases> = {
       { section: "ha", lines: `${HA}\nlease-time soon`, error: "is not a time" },
     ],
   },
+  "stall-threshold": {
+    ok: [
+      {
+        section: "ha",
+        lines: `${HA}\nstall-threshold 250ms`,
+        check: (m) => expect(m.ha?.stallThreshold).toBe(250),
+      },
+      { section: "ha", lines: HA, check: (m) => expect(m.ha?.stallThreshold).toBeUndefined() },
+    ],
+    bad: [
+      {
+        section: "ha",
+        lines: `${HA}\nstall-threshold 300ms`,
+        error: "stall-threshold (300 ms) must be shorter than lease-time (300 ms)",
+      },
+      { section: "ha", lines: `${HA}\nstall-threshold 0`, error: "must be greater than 0" },
+      { section: "ha", lines: `${HA}\nstall-threshold long`, error: "is not a time" },
+    ],
+  },
   preempt: {
     ok: [
       {

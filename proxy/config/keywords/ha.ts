@@ -110,6 +110,19 @@ export const HA_ROWS: readonly KeywordRow[] = [
     },
   },
   {
+    name: "stall-threshold",
+    sections: H,
+    args: "<time>",
+    default: "a quarter of lease-time",
+    doc: "event-loop stall above which the active steps down rather than risk serving on a stale lease; raise it on a busy host (below lease-time)",
+    parse: (ctx, args) => {
+      exactly(ctx, args, 1, "stall-threshold <time>");
+      const t = time(ctx, args[0]);
+      if (t === 0) fail(ctx, "must be greater than 0");
+      ctx.ha.stallThreshold = { value: t, loc: ctx.loc };
+    },
+  },
+  {
     name: "preempt",
     sections: H,
     args: "on [delay <time>] | off",
@@ -186,7 +199,7 @@ export const HA_ROWS: readonly KeywordRow[] = [
     name: "notify",
     sections: H,
     args: "<path>",
-    doc: "script run on each transition with the new state as argument (keepalived style)",
+    doc: "script run on each transition with keepalived's arguments (INSTANCE <name> MASTER|BACKUP|FAULT|STOP <priority>), in the background with a 5 s timeout; a failure is logged, never waited for",
     parse: (ctx, args) => {
       exactly(ctx, args, 1, "notify <path>");
       ctx.ha.notify = args[0]!;
