@@ -275,6 +275,13 @@ export class ClientConnection {
         this.rejectHead(400, "CR--", "", true);
         return;
       }
+      if (this.served === 0) {
+        // HAProxy counts it as a bad request answered 400, with or without dontlognull.
+        const c = this.fe.rt.counters;
+        c.ereq++;
+        c.reqTot++;
+        this.countStatus(400);
+      }
       if (this.served === 0 && this.fe.logNull) {
         // A connection that sent nothing (dontlognull off): logged as a 400 <BADREQ>, as
         // HAProxy does, though nothing is sent back.
