@@ -111,6 +111,13 @@ export function masterSince(output: string, notBefore: number): number | undefin
   return undefined;
 }
 
+/** Time from `t` to the first successful answer after it (client clock), or null. */
+export function firstAnswerAfter(events: readonly { t: number; ok: boolean }[], t: number): number | null {
+  let best: number | null = null;
+  for (const e of events) if (e.ok && e.t > t && (best === null || e.t < best)) best = e.t;
+  return best === null ? null : best - t;
+}
+
 export interface Summary {
   readonly n: number;
   readonly p50: number;
@@ -136,6 +143,8 @@ export interface RepResult {
   readonly takeoverMs: number | null;
   /** Where the takeover time comes from: the new MASTER's log line, or polling /proc. */
   readonly takeoverFrom: "log" | "listen";
+  /** From the takeover to the client's first successful answer (null: none). */
+  readonly firstAnswerMs: number | null;
   /** Longest time without a successful answer over the whole client run. */
   readonly gapMs: number;
   readonly requests: number;
@@ -188,6 +197,7 @@ export function renderRepTable(reps: readonly RepResult[]): string {
     "signalled",
     "new active",
     "takeover ms",
+    "1st answer ms",
     "gap ms",
     "requests",
     "failed",
@@ -198,6 +208,7 @@ export function renderRepTable(reps: readonly RepResult[]): string {
     r.signalled,
     r.newActive ?? "none",
     r0(r.takeoverMs),
+    r0(r.firstAnswerMs),
     r0(r.gapMs),
     String(r.requests),
     String(r.failed),

@@ -28,6 +28,7 @@ import {
   type FailoverSignal,
   failedSent,
   failoverVerdict,
+  firstAnswerAfter,
   listenInodes,
   masterSince,
   type NodeName,
@@ -69,6 +70,8 @@ export interface FailoverReport {
   readonly reps: readonly RepResult[];
   readonly gapMs: Summary | null;
   readonly takeoverMs: Summary | null;
+  /** Takeover -> first successful answer through the new MASTER. */
+  readonly firstAnswerMs: Summary | null;
   readonly failedRequests: number;
   /** Of them, requests that had reached a node (not refused connections). */
   readonly failedSent: number;
@@ -226,6 +229,7 @@ async function oneRep(
     let takeoverMs: number | null = null;
     let newActive: NodeName | null = null;
     let wallSignal = 0;
+    let tSignal = 0;
     try {
       const oks = (after: number) => load.events.filter((e) => e.ok && e.t > after).length;
       await waitUntil(() => (oks(0) >= STEADY_ANSWERS ? true : undefined), {
@@ -233,7 +237,7 @@ async function oneRep(
         what: `${STEADY_ANSWERS} successful answers before the signal`,
         intervalMs: 5,
       });
-      const tSignal = load.mark(`SIG${o.signal} ${active.name}`);
+      tSignal = load.mark(`SIG${o.signal} ${active.name}`);
       wallSignal = Date.now();
       active.service.signal(`SIG${o.signal}`);
       try {
@@ -259,12 +263,14 @@ async function oneRep(
     const failures = failuresByKind(load.events);
     // the node's own log says when it started binding (wall clock): exact, where polling lags.
     const since = newActive === null ? undefined : masterSince(standby.service.output(), wallSignal);
+    const takeover = since === undefined ? takeoverMs : since - wallSignal;
     return {
       rep,
       signalled: active.name,
       newActive,
-      takeoverMs: since === undefined ? takeoverMs : since - wallSignal,
+      takeoverMs: takeover,
       takeoverFrom: since === undefined ? "listen" : "log",
+      firstAnswerMs: takeover === null ? null : firstAnswerAfter(load.events, tSignal + takeover),
       gapMs: longestGap(load.events, firstOk(load.events), load.now()).ms,
       requests: load.events.length,
       failed: Object.values(failures).reduce((a, b) => a + b, 0),
@@ -346,6 +352,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverReport> {
     reps,
     gapMs: summarise(reps.map((r) => r.gapMs)),
     takeoverMs: summarise(reps.flatMap((r) => (r.takeoverMs === null ? [] : [r.takeoverMs]))),
+    firstAnswerMs: summarise(reps.flatMap((r) => (r.firstAnswerMs === null ? [] : [r.firstAnswerMs]))),
     failedRequests: reps.reduce((a, r) => a + r.failed, 0),
     failedSent: reps.reduce((a, r) => a + r.failedSent, 0),
     verdict: failure === undefined ? failoverVerdict(o.signal, reps) : `did not run: ${failure}`,
@@ -362,7 +369,9 @@ export function renderFailover(r: FailoverReport): string {
     `${r.signal} of the active node, ${r.reps.length}/${r.repsPlanned} repetitions, client every ${r.clientIntervalMs} ms, ` +
       `advert-interval ${r.ha.advertInterval}, lease-time ${r.ha.leaseTime}`,
     `gap ms: p50 ${r0(r.gapMs, "p50")}, max ${r0(r.gapMs, "max")}; takeover ms: p50 ${r0(r.takeoverMs, "p50")}, ` +
-      `max ${r0(r.takeoverMs, "max")}; failed requests: ${r.failedRequests} (${r.failedSent} sent, the rest refused connections)`,
+      `max ${r0(r.takeoverMs, "max")}; takeover to 1st answer ms: p50 ${r0(r.firstAnswerMs, "p50")}, ` +
+      `max ${r0(r.firstAnswerMs, "max")}`,
+    `failed requests: ${r.failedRequests} (${r.failedSent} sent, the rest refused connections)`,
     r.verdict,
   ];
   return `${lines.join("\n")}\n`;

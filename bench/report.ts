@@ -3,6 +3,7 @@
  * the direct connection in the same scenario, and the table printed at the end. Pure.
  */
 import type { BodyKind, RunPlan, TargetName } from "./plan.js";
+import type { WrkErrors } from "./wrk.js";
 
 /** What one measured wrk run against one target gave. */
 export interface Measurement {
@@ -14,6 +15,8 @@ export interface Measurement {
   readonly rps: number;
   /** Failed requests: socket errors, timeouts and non-2xx/3xx answers. */
   readonly errors: number;
+  /** The same, by kind as wrk counts them. */
+  readonly errorKinds: WrkErrors;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
   /** The proxy process tree's largest RSS during the run; null for `direct` (no proxy). */
   readonly maxRssKiB: number | null;

@@ -25,7 +25,7 @@ import {
   withRatios,
 } from "./report.js";
 import { answers, startNginx, startUpstreams } from "./upstreams.js";
-import { runWrk, totalErrors, WRK_SCRIPT, type WrkResult, wrkArgs } from "./wrk.js";
+import { runWrk, totalErrors, WRK_SCRIPT, type WrkErrors, type WrkResult, wrkArgs } from "./wrk.js";
 
 export interface ThroughputOptions {
   readonly targets: readonly TargetName[];
@@ -165,6 +165,14 @@ async function measure(
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
+/** `timeout 49, read 2`: the kinds wrk counted, zeros left out. */
+function errorText(e: WrkErrors): string {
+  return Object.entries(e)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
+}
+
 export async function runThroughput(o: ThroughputOptions): Promise<ThroughputReport> {
   requireProgram("wrk", "wrk");
   requireProgram("nginx", "nginx");
@@ -222,6 +230,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRep
           requests: wrk.requests,
           rps: wrk.rps,
           errors: totalErrors(wrk.errors),
+          errorKinds: wrk.errors,
           latencyMs: { p50: wrk.latencyMs.p50, p99: wrk.latencyMs.p99, max: wrk.latencyMs.max },
           maxRssKiB: usage?.maxRssKiB ?? null,
           cpuSeconds: usage?.cpuSeconds ?? null,
@@ -229,7 +238,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRep
         measurements.push(m);
         o.progress(
           `[${n}/${total}] ${sc.id} ${t.target}: ${fmt(m.rps)} req/s, p99 ${m.latencyMs.p99.toFixed(2)} ms` +
-            `${m.errors > 0 ? `, ${m.errors} errors` : ""}`,
+            `${m.errors > 0 ? `, ${m.errors} errors (${errorText(wrk.errors)})` : ""}`,
         );
       }
     }

@@ -9,6 +9,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import {
   failedSent,
   failoverVerdict,
+  firstAnswerAfter,
   listenInodes,
   masterSince,
   pairCfg,
@@ -94,6 +95,7 @@ function rep(gapMs: number, failed = 0, newActive: "lb2" | null = "lb2", kind = 
     newActive,
     takeoverMs: newActive === null ? null : gapMs / 2,
     takeoverFrom: "log",
+    firstAnswerMs: newActive === null ? null : 7,
     gapMs,
     requests: 100,
     failed,
@@ -111,6 +113,17 @@ describe("failover figures", () => {
     ].join("\n");
     expect(masterSince(out, 1795656203000)).toBe(1795656203061);
     expect(masterSince(out, 1795656204000)).toBeUndefined();
+  });
+
+  it("measures from the takeover to the first successful answer after it", () => {
+    const events = [
+      { t: 10, ok: true },
+      { t: 120, ok: false },
+      { t: 150, ok: true },
+      { t: 140, ok: true },
+    ];
+    expect(firstAnswerAfter(events, 100)).toBe(40);
+    expect(firstAnswerAfter(events, 150)).toBeNull();
   });
 
   it("counts refused connections as requests never sent", () => {
@@ -146,8 +159,8 @@ describe("failover figures", () => {
       .trimEnd()
       .split("\n");
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toMatch(/lb1\s+lb2\s+62\s+123\s+100\s+0\s+0$/);
-    expect(lines[2]).toMatch(/lb1\s+none\s+-\s+5\s+100\s+2\s+2$/);
+    expect(lines[1]).toMatch(/lb1\s+lb2\s+62\s+7\s+123\s+100\s+0\s+0$/);
+    expect(lines[2]).toMatch(/lb1\s+none\s+-\s+-\s+5\s+100\s+2\s+2$/);
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
   });
 });

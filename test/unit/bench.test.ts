@@ -158,6 +158,7 @@ function m(
     requests: rps * 10,
     rps,
     errors: 0,
+    errorKinds: { connect: 0, read: 0, write: 0, status: 0, timeout: 0 },
     latencyMs: { p50: 1.234, p99: 12.5, max: 40 },
     maxRssKiB: target === "direct" ? null : 51200,
     cpuSeconds: target === "direct" ? null : cpu,
