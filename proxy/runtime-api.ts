@@ -124,7 +124,9 @@ export class RuntimeApi {
             ),
           ),
         );
-        server.listen({ path: s.path }, () => resolve());
+        // exclusive: under -W a worker owns its socket (cluster would share the master's,
+        // whose path the reload just replaced).
+        server.listen({ path: s.path, exclusive: true }, () => resolve());
       });
       server.on("error", () => undefined);
       if (s.mode !== undefined) chmodSync(s.path, s.mode);
