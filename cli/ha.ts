@@ -60,7 +60,7 @@ export async function installHa(model: ConfigModel, opts: { debug?: boolean }): 
                   name: s.peer.name,
                   role: s.peer.role ?? "UNKNOWN",
                   ...(s.peer.advertAge !== undefined ? { lastAdvertMs: s.peer.advertAge } : {}),
-                  ...(s.peer.checksumMismatch ? { configChecksum: "differs" } : {}),
+                  ...(s.peer.checksum !== undefined ? { configChecksum: s.peer.checksum } : {}),
                 },
               }
             : {}),

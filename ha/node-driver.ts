@@ -98,6 +98,8 @@ export interface HaStatus {
         readonly role: Role | undefined;
         readonly epoch: number | undefined;
         readonly priority: number;
+        /** The configuration checksum it advertises (undefined: never heard). */
+        readonly checksum: string | undefined;
         /** Age of its last advert, ms (undefined: never heard). */
         readonly advertAge: number | undefined;
         readonly linkUp: boolean;
@@ -171,6 +173,7 @@ export class HaNode {
   private readonly lease: LeaseClient;
   private readonly link: PeerLink;
   private readonly loop = monitorEventLoopDelay({ resolution: 10 });
+  private readonly config: ReturnType<typeof electionConfig>;
   private state: ElectionState;
   private handle: ProxyHandle | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -203,7 +206,7 @@ export class HaNode {
     this.opts = opts;
     this.identity = opts.identity ?? selfIdentity();
     this.keys = haKeys(model.name, opts.redisPrefix);
-    const config = electionConfig(
+    this.config = electionConfig(
       {
         ha: model.name,
         name: me.name,
@@ -221,7 +224,7 @@ export class HaNode {
         ...opts.tuning,
       },
     );
-    this.state = initialState(config, this.clock());
+    this.state = initialState(this.config, this.clock());
     this.cmd = createRedis(model.redis, { commandTimeout: model.leaseTime, name: `fulcrum-ha-${me.name}` });
     this.sub = createRedis(model.redis, {
       commandTimeout: model.leaseTime,
@@ -282,6 +285,9 @@ export class HaNode {
   async start(handle: ProxyHandle): Promise<void> {
     if (this.running) throw new FulcrumError("FUL_RUNTIME", "HA already started");
     this.handle = handle;
+    // The start-up wait counts from here, not from construction: the proxy node is built in
+    // between, and a node must listen for one full wait with its Redis connection opening.
+    this.state = initialState(this.config, this.clock());
     handle.setServeGate?.(this.gate);
     await this.link.start();
     this.running = true;
@@ -372,6 +378,7 @@ export class HaNode {
               role: p?.advert.role,
               epoch: p?.advert.epoch,
               priority: p?.advert.priority ?? this.other.priority,
+              checksum: p?.advert.checksum,
               advertAge: p === undefined ? undefined : Math.round(now - p.receivedAt),
               linkUp: this.link.up,
               checksumMismatch: p?.mismatch ?? false,
