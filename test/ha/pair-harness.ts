@@ -24,6 +24,7 @@ import {
   isGone,
   type Proc,
   type RedisServer,
+  runCli,
   spawnCli,
   startRedis,
   tempDir,
@@ -111,6 +112,8 @@ export class Pair {
       `# the HA pair of a test${extraComment}`,
       "global",
       "    maxconn 4096",
+      // Each node's runtime API: fulcrum ctl -S DIR/lbN.sock ...
+      `    stats socket "${this.dir}/\${HAPROXY_LOCALPEER}.sock" mode 600 level admin`,
       "",
       "defaults",
       "    mode http",
@@ -207,6 +210,14 @@ export class Pair {
     return (await get(this.statsPorts[name], "/stats;csv")).body;
   }
 
+  /** One runtime API command on a node's stats socket, through `fulcrum ctl`. */
+  async ctl(
+    name: NodeName,
+    command: string,
+  ): Promise<{ code: number | string; stdout: string; stderr: string }> {
+    return runCli(["ctl", "-S", join(this.dir, `${name}.sock`), ...command.split(" ")]);
+  }
+
   /** Each running node's role from its stats page. */
   async roles(): Promise<Partial<Record<NodeName, string>>> {
     const out: Partial<Record<NodeName, string>> = {};
@@ -214,7 +225,16 @@ export class Pair {
     return out;
   }
 
-  /** Waits until the running nodes' stats pages show exactly these roles. */
+  /** True while a node's log shows an open MASTER period (its frontends bound). */
+  bound(name: NodeName): boolean {
+    const ps = masterPeriods(name, this.node(name).log(), Number.POSITIVE_INFINITY);
+    return ps.at(-1)?.to === Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Waits until the running nodes' stats pages show exactly these roles, and each MASTER has
+   * bound its frontends (the page says MASTER from the lease on; binding follows the resync).
+   */
   async expectRoles(want: Partial<Record<NodeName, string>>, timeout = 5000): Promise<void> {
     let last: Partial<Record<NodeName, string>> = {};
     try {
@@ -225,6 +245,10 @@ export class Pair {
         },
         { timeout, interval: 20, what: `roles ${JSON.stringify(want)}` },
       );
+      for (const [n, role] of Object.entries(want)) {
+        if (role === "MASTER")
+          await waitFor(() => this.bound(n as NodeName), { what: `${n} to bind`, timeout });
+      }
     } catch (err) {
       throw new Error(
         `${(err as Error).message}; the stats pages say ${JSON.stringify(last)}\n${this.logs()}`,
