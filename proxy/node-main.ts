@@ -57,7 +57,8 @@ export async function runNode(
 ): Promise<void> {
   const foreground = opts.db === true || opts.debug === true;
   const daemon = !foreground && (opts.daemon === true || model.global.daemon);
-  if (!process.env.FULCRUM_WORKER) {
+  // Printed once: not again by the re-executed daemon nor by -W workers.
+  if (!process.env.FULCRUM_WORKER && process.env[DAEMON_ENV] !== "1") {
     if (!opts.quiet) for (const w of warnings) notice("WARNING", `${w.loc.file}:${w.loc.line}: ${w.message}`);
   }
   if (daemon && process.env[DAEMON_ENV] !== "1") {

@@ -399,16 +399,29 @@ export class Exchange implements UpstreamOwner {
       this.slot = next;
       this.server = next;
       this.redispatched = true;
-      if (this.choice!.direct) this.clientCookie = "D";
+      if (this.choice!.direct) {
+        // HAProxy clears SF_DIRECT on redispatch: the new server's cookie is inserted.
+        this.clientCookie = "D";
+        this.choice = { ...this.choice!, direct: false };
+      }
       this.useServer(next);
     } else {
       this.conn.node.debug?.(`${be.cfg.name}/${s.rt.cfg.name}: ${err.message}; ${d.why}`);
       s.rt.counters.wretr++;
       be.rt.counters.wretr++;
     }
+    const redispatching = next !== s;
     const go = () => {
       this.retryTimer = null;
-      if (!this.ended) this.connectFresh();
+      if (this.ended) return;
+      if (redispatching) {
+        // HAProxy sends a redispatched request back through server assignment: its Tw runs
+        // until the new server is taken, and Tc counts the new connection alone.
+        const now = this.conn.node.now();
+        this.tw = now - this.t0 - this.tr;
+        this.tConnectStart = now;
+      }
+      this.connectFresh();
     };
     if (d.delayMs > 0) this.retryTimer = setTimeout(go, d.delayMs);
     else go();

@@ -12,6 +12,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ctlExchange } from "../../cli/ctl.js";
 import { freePort, type Proc, spawnCli, spawnProc, tempDir, waitFor, waitForPort } from "../helpers/index.js";
 import {
   diffLines,
@@ -36,7 +37,6 @@ const HAVE_HAPROXY = (() => {
 
 const LISTENS = [
   "marker",
-  "idle",
   "web",
   "nosrv",
   "down",
@@ -50,7 +50,7 @@ const LISTENS = [
 type ListenName = (typeof LISTENS)[number];
 type Ports = Record<ListenName, number>;
 
-function config(p: Ports, logPort: number, up: number, up2: number, dead: number): string {
+function config(p: Ports, logPort: number, up: number, up2: number, dead: number, sock: string): string {
   const l = (name: ListenName, ...lines: string[]) => [
     `listen ${name}`,
     `    bind 127.0.0.1:${p[name]}`,
@@ -59,6 +59,7 @@ function config(p: Ports, logPort: number, up: number, up2: number, dead: number
   return [
     "global",
     `    log 127.0.0.1:${logPort} local3`,
+    `    stats socket ${sock} level admin`,
     "defaults",
     "    mode http",
     "    log global",
@@ -67,7 +68,6 @@ function config(p: Ports, logPort: number, up: number, up2: number, dead: number
     "    timeout client 5s",
     "    timeout server 2s",
     ...l("marker", `server s1 127.0.0.1:${up}`),
-    ...l("idle", "stats enable", "stats uri /s"),
     ...l("web", "stats enable", "stats uri /stats", "timeout server 500ms", `server s1 127.0.0.1:${up}`),
     ...l("nosrv"),
     ...l("down", `server s1 127.0.0.1:${dead} check inter 100 fall 1 rise 1`),
@@ -89,6 +89,7 @@ function config(p: Ports, logPort: number, up: number, up2: number, dead: number
       `server a 127.0.0.1:${up} cookie A`,
       `server b 127.0.0.1:${up2} cookie B`,
       `server c 127.0.0.1:${dead} cookie C check inter 100 fall 1 rise 1`,
+      `server d 127.0.0.1:${dead} cookie D`,
     ),
     "",
   ].join("\n");
@@ -193,24 +194,24 @@ const SCENARIOS: readonly Scenario[] = [
     run: (p) => rawClient(p.cookie, [{ write: req("/", [close, "cookie: SRV=C"]) }]),
   },
   {
+    name: "cookie: its server refuses connections, redispatched after the retries",
+    run: (p) => rawClient(p.cookie, [{ write: req("/", [close, "cookie: SRV=D"]) }]),
+  },
+  {
     name: "cookie: with other cookies around it",
     run: (p) => rawClient(p.cookie, [{ write: req("/", [close, "cookie: a=1; SRV=A; b=2"]) }]),
   },
 ];
 
 /**
- * Waits until no connection but the stats request itself is open on any frontend (the
- * `ac`/`fc` fields of the next line count them), read from the proxy's own stats CSV.
+ * Waits until the proxy has no connection open (the `ac`/`fc` fields of the next line
+ * count them), read from `show info` on its stats socket, which counts no connection itself.
  */
-async function idle(p: Ports): Promise<void> {
-  await waitFor(
-    async () => {
-      const r = await rawClient(p.idle, [{ write: req("/s;csv", [close]) }]);
-      const rows = r.text.split("\n").filter((l) => l.includes(",FRONTEND,"));
-      return rows.length > 0 && rows.every((l) => l.startsWith("idle,") || l.split(",")[4] === "0");
-    },
-    { what: "no connection left open", interval: 20 },
-  );
+async function idle(sock: string): Promise<void> {
+  await waitFor(async () => /^CurrConns: 0$/m.test(await ctlExchange(sock, "show info")), {
+    what: "no connection left open",
+    interval: 20,
+  });
 }
 
 interface SideResult {
@@ -230,7 +231,8 @@ async function runSide(
   const ports = {} as Ports;
   for (const n of LISTENS) ports[n] = await freePort();
   const cfg = join(dir.path, "t.cfg");
-  writeFileSync(cfg, config(ports, rx.port, up.port, up2.port, dead));
+  const sock = join(dir.path, "admin.sock");
+  writeFileSync(cfg, config(ports, rx.port, up.port, up2.port, dead, sock));
   const proc: Proc =
     kind === "haproxy" ? spawnProc("haproxy", ["-db", "-f", cfg]) : spawnCli(["proxy", "-db", "-f", cfg]);
   try {
@@ -240,7 +242,7 @@ async function runSide(
       timeout: 5000,
       what: `${kind}: checks marking the dead servers DOWN`,
     });
-    await idle(ports);
+    await idle(sock);
     const byScenario: HttpLogFields[][] = [];
     let seen = 0;
     let n = 0;
@@ -263,8 +265,8 @@ async function runSide(
         { timeout: 5000, what: `${kind}: the marker after '${sc.name}'` },
       );
       seen += lines.length;
-      byScenario.push(requestLines(lines).filter((g) => g.fe !== "marker" && g.fe !== "idle"));
-      await idle(ports);
+      byScenario.push(requestLines(lines).filter((g) => g.fe !== "marker"));
+      await idle(sock);
     }
     return { byScenario, raw: rx.datagrams.slice() };
   } finally {
