@@ -51,8 +51,17 @@ type Where = Pick<LogTarget, "kind" | "host" | "port" | "path">;
 function parseLogAddress(ctx: KwCtx, text: string): Where {
   if (text === "stdout" || text === "fd@1") return { kind: "stdout" };
   if (text === "stderr" || text === "fd@2") return { kind: "stderr" };
-  if (text.startsWith("/")) return { kind: "unix", path: text };
-  if (text.startsWith("unix@")) return { kind: "unix", path: text.slice(5) };
+  if (text.startsWith("/") || text.startsWith("unix@")) {
+    const path = text.startsWith("/") ? text : text.slice(5);
+    // Node.js cannot send AF_UNIX datagrams: say so where the target is written.
+    ctx.warn(
+      `'log ${text}': fulcrum writes to unix log sockets as a stream (Node.js has no unix datagram sockets); ` +
+        "a datagram-only socket such as systemd's /dev/log refuses it and drops the messages: " +
+        "point it at a stream socket (a syslog-ng unix-stream() source) " +
+        "or log to 127.0.0.1:514 (UDP)",
+    );
+    return { kind: "unix", path };
+  }
   if (/^[a-z0-9+]+@/.test(text) && !text.startsWith("udp@") && !text.startsWith("ipv4@")) {
     fail(
       ctx,
