@@ -324,9 +324,13 @@ export class ClientConnection {
     this.fe.rt.counters.scur--;
   }
 
-  /** Waiting for a request with nothing buffered: safe to close at a soft stop. */
+  /**
+   * An idle keep-alive connection (a request answered, the next not started): safe to close at
+   * a soft stop. A new connection is not idle: its client is about to send its first request,
+   * which is answered (with `connection: close`) as HAProxy does.
+   */
   isIdle(): boolean {
-    return this.state === State.Head && (this.buf === null || this.buf.length === 0);
+    return this.served > 0 && this.state === State.Head && (this.buf === null || this.buf.length === 0);
   }
 
   close(): void {
