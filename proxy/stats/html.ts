@@ -244,7 +244,9 @@ td.st,td.chk{text-align:left}
 .swatch{display:inline-block;width:.9em;height:.9em;border:1px solid #999;vertical-align:middle;margin-right:.3em}
 .warn{color:#8a1c1c;font-weight:600}
 a{color:#1d5fa7}
-@media (max-width:600px){body{padding:.3rem;font-size:12px}h1{font-size:1.1rem}}
+ul.summary{display:none;list-style:none;margin:0 0 .4rem;padding:0}
+ul.summary li{padding:.3rem .5rem;margin:.15rem 0;border-radius:3px;border:1px solid #ddd}
+@media (max-width:600px){body{padding:.3rem;font-size:12px}h1{font-size:1.1rem}ul.summary{display:block}}
 `;
 
 const LEGEND: readonly [string, string][] = [
@@ -299,6 +301,35 @@ function links(o: PageOptions): string {
   );
 }
 
+/** Consecutive rows of the same proxy, in order. */
+function byProxy(rows: readonly StatsRow[]): StatsRow[][] {
+  const out: StatsRow[][] = [];
+  for (const r of rows) {
+    const last = out.at(-1);
+    if (last !== undefined && last[0]!.proxy.name === r.proxy.name) last.push(r);
+    else out.push([r]);
+  }
+  return out;
+}
+
+/**
+ * What an operator looks for first, without scrolling sideways: each server's status, check
+ * result and weight. Shown only on narrow screens (the table holds the same values).
+ */
+function summaryHtml(group: readonly StatsRow[]): string {
+  const servers = group.filter((r) => r.kind === "server");
+  if (servers.length === 0) return "";
+  const items = servers.map((r) => {
+    const sv = r.server!;
+    const chk = sv.cfg.check && sv.admin !== "maint" ? ` · ${esc(checkSummary(sv))}` : "";
+    return (
+      `<li class="${rowClass(r)}"><strong>${esc(sv.cfg.name)}</strong> ` +
+      `<span class="st">${esc(serverStatus(sv))}</span>${chk} · weight ${esc(field(r, "weight"))}</li>`
+    );
+  });
+  return `<ul class="summary">${items.join("")}</ul>`;
+}
+
 /** The whole stats page. */
 export function statsHtml(snap: StatsSnapshot, o: PageOptions): string {
   const rows = statsRows(snap, { legends: o.stats.showLegends, hideDown: o.hideDown ?? false });
@@ -323,18 +354,15 @@ export function statsHtml(snap: StatsSnapshot, o: PageOptions): string {
     '</ul></div><div class="box"><strong>Display</strong>' +
     links(o) +
     "</div></div>";
-  let current = "";
-  for (const r of rows) {
-    if (r.proxy.name !== current) {
-      if (current !== "") html += "</tbody></table></div>";
-      current = r.proxy.name;
-      html +=
-        `<h2 id="${esc(current)}"><a href="#${esc(current)}" style="color:inherit">${esc(current)}</a></h2>` +
-        `<div class="scroll"><table>${TABLE_HEAD}<tbody>`;
-    }
-    html += rowHtml(r, o.stats.showLegends);
+  for (const group of byProxy(rows)) {
+    const name = group[0]!.proxy.name;
+    html +=
+      `<h2 id="${esc(name)}"><a href="#${esc(name)}" style="color:inherit">${esc(name)}</a></h2>` +
+      summaryHtml(group) +
+      `<div class="scroll"><table>${TABLE_HEAD}<tbody>` +
+      group.map((r) => rowHtml(r, o.stats.showLegends)).join("") +
+      "</tbody></table></div>";
   }
-  if (current !== "") html += "</tbody></table></div>";
   html += "</body></html>\n";
   return html;
 }
