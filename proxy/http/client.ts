@@ -6,6 +6,7 @@
  */
 import type { Socket } from "node:net";
 import { countStatus } from "../state.js";
+import { countRequest, countSession } from "../stats/meter.js";
 import { Exchange } from "./exchange.js";
 import { type ParseFailure, parseRequestHead } from "./h1.js";
 import type { ExchangeLog, FrontendPlan, NodeContext } from "./plan.js";
@@ -57,7 +58,7 @@ export class ClientConnection {
     fe.rt.conns++;
     const c = fe.rt.counters;
     c.scur++;
-    c.stot++;
+    countSession(c, this.requestStart);
     if (c.scur > c.smax) c.smax = c.scur;
     socket.setNoDelay(true);
     socket.on("data", (d: Buffer) => {
@@ -195,7 +196,7 @@ export class ClientConnection {
     this.clearTimer();
     this.state = State.Exchange;
     this.served++;
-    this.fe.rt.counters.reqTot++;
+    countRequest(this.fe.rt.counters, this.node.now());
     const ex = new Exchange(this, r.head, this.requestStart, this.node.now());
     this.exchange = ex;
     ex.start(rest);
@@ -279,7 +280,7 @@ export class ClientConnection {
         // HAProxy counts it as a bad request answered 400, with or without dontlognull.
         const c = this.fe.rt.counters;
         c.ereq++;
-        c.reqTot++;
+        countRequest(c, this.node.now());
         this.countStatus(400);
       }
       if (this.served === 0 && this.fe.logNull) {

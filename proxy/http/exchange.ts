@@ -10,8 +10,9 @@
  * the server had closed.
  */
 
-import { htxResponseHeadSize, htxSizeOfRaw } from "../log/htx.js";
+import { htxRequestHeadSize, htxResponseHeadSize, htxSizeOfRaw } from "../log/htx.js";
 import { countStatus } from "../state.js";
+import { countRequest, countSession } from "../stats/meter.js";
 import { type BodyDecoder, createDecoder, type Framing, requestFraming, responseFraming } from "./body.js";
 import type { ClientConnection } from "./client.js";
 import {
@@ -150,6 +151,8 @@ export class Exchange implements UpstreamOwner {
   private clientCookie = "-";
   private serverCookie = "-";
   private tunnel = false;
+  /** The answer came from the backend's own stats page (counted in the backend). */
+  private statsInBackend = false;
   /** Server name logged for answers the node made itself (`<STATS>`). */
   private localServer: string | undefined;
 
@@ -237,16 +240,29 @@ export class Exchange implements UpstreamOwner {
       this.endLocal(this.localError(503, "SC"), true);
       return false;
     }
+    // A backend section's stats page is answered inside the backend: HAProxy counts the
+    // stream there (its own CSV row shows it); a listen's is the frontend's intercept.
+    const c = this.be.rt.counters;
+    const inBackend = this.be.cfg !== this.conn.fe.cfg;
+    const enter = () => {
+      countSession(c, this.conn.node.now());
+      c.scur++;
+      if (c.scur > c.smax) c.smax = c.scur;
+    };
+    if (inBackend) enter();
     const local = this.conn.fe.interceptBackend(this.info, this.be);
     if (local !== null) {
+      if (inBackend) {
+        c.scur--;
+        this.statsInBackend = true;
+        // Counted once the page is made: the request does not see itself in req_tot.
+        countRequest(c, this.conn.node.now());
+      }
       this.endLocal(local, false);
       return false;
     }
-    const c = this.be.rt.counters;
-    c.stot++;
-    c.reqTot++;
-    c.scur++;
-    if (c.scur > c.smax) c.smax = c.scur;
+    if (!inBackend) enter();
+    countRequest(c, this.conn.node.now());
     this.taken = true;
     return true;
   }
@@ -318,9 +334,14 @@ export class Exchange implements UpstreamOwner {
 
   /** Counts the request on the server it goes to. */
   private useServer(s: ServerPlan): void {
-    s.rt.counters.stot++;
-    s.rt.counters.lastSess = this.conn.node.now();
-    if (!this.choice!.direct || this.redispatched) s.rt.counters.lbtot++;
+    const now = this.conn.node.now();
+    countSession(s.rt.counters, now);
+    countRequest(s.rt.counters, now);
+    s.rt.counters.lastSess = now;
+    if (!this.choice!.direct || this.redispatched) {
+      s.rt.counters.lbtot++;
+      this.be!.rt.counters.lbtot++;
+    }
   }
 
   private stepConnect(): void {
@@ -331,6 +352,7 @@ export class Exchange implements UpstreamOwner {
     const idle = s.pool.take();
     if (idle) {
       s.rt.counters.reuse++;
+      this.be!.rt.counters.reuse++;
       this.attach(idle);
       return;
     }
@@ -342,6 +364,7 @@ export class Exchange implements UpstreamOwner {
     const s = this.server!;
     this.phase = Phase.Connect;
     s.rt.counters.connect++;
+    this.be!.rt.counters.connect++;
     this.cancelWait = s.pool.connect(this.be!.timeouts.connect, (err, up) => {
       this.cancelWait = null;
       if (this.ended) {
@@ -782,15 +805,24 @@ export class Exchange implements UpstreamOwner {
     this.logBytes = htxSizeOfRaw(local.bytes);
     sock.write(local.bytes);
     this.conn.countStatus(local.status);
+    if (this.statsInBackend) countStatus(this.be!.rt.counters, local.status);
     if (local.logServer !== undefined) {
       // An applet (the stats page) is a server reached at once: HAProxy logs 0 for Tw/Tc/Tr.
       this.localServer = local.logServer;
       this.tw = this.tc = this.trs = 0;
     }
     if (local.silent) {
-      this.conn.fe.rt.counters.intercepted++;
+      // Never logged (monitor-uri), but its bytes count as HAProxy counts them.
+      const fc = this.conn.fe.rt.counters;
+      fc.intercepted++;
+      fc.bytesIn += htxRequestHeadSize(this.head.method, this.head.uri, this.head.headers);
+      fc.bytesOut += this.logBytes;
     } else {
-      if (!isError) this.conn.fe.rt.counters.intercepted++;
+      // HAProxy counts an applet's answer (stats) as intercepted by the frontend only when
+      // the frontend is its backend too (a listen), not for a backend's own stats.
+      if (!isError && (this.be === undefined || this.be.cfg === this.conn.fe.cfg)) {
+        this.conn.fe.rt.counters.intercepted++;
+      }
       const t = local.termination ?? "LR";
       this.log(local.status, t.length === 4 ? t : `${t}${this.clientCookie}${this.serverCookie}`);
     }
@@ -896,7 +928,9 @@ export class Exchange implements UpstreamOwner {
     const now = this.conn.node.now();
     const c = this.conn;
     const rec = c.baseLog(this.t0);
-    const bytesIn = this.headBytes.length + (this.reqDecoder?.bytes ?? 0);
+    // As HAProxy counts `bin`: the request's HTX size as received (see log/htx.ts).
+    const bytesIn =
+      htxRequestHeadSize(this.head.method, this.head.uri, this.head.headers) + (this.reqDecoder?.bytes ?? 0);
     const be = this.be;
     const srv = this.server && this.tConnectStart !== 0 ? this.server : undefined;
     const bytesOut = this.tunnel ? this.resBytes : this.logBytes + (this.resDecoder?.bytes ?? 0);

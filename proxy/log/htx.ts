@@ -38,6 +38,20 @@ export function htxResponseHeadSize(
   return n;
 }
 
+/**
+ * HTX size of a request head as received (the stats' `bin` counts it, body bytes added).
+ * HAProxy's HTTP/1 parser takes `Connection` headers out of the message: not counted.
+ */
+export function htxRequestHeadSize(method: string, uri: string, headers: HeaderLists): number {
+  let n = HTX_START_LINE + method.length + uri.length + 8 + HTX_EOH;
+  for (let i = 0; i < headers.names.length; i++) {
+    const name = headers.names[i]!;
+    if (name === "connection") continue;
+    n += name.length + headers.values[i]!.length;
+  }
+  return n;
+}
+
 const sizes = new WeakMap<Buffer, number>();
 
 /**
