@@ -73,7 +73,9 @@ describe.skipIf(!HAVE_HAPROXY)("log targets side by side with haproxy 2.6", () =
       kind === "haproxy" ? spawnProc("haproxy", ["-db", "-f", cfg]) : spawnCli(["proxy", "-db", "-f", cfg]);
     await waitForPort(port, { what: `${kind} listening` });
     // waitForPort's empty connection is logged too: wait for it, then start clean.
-    await waitFor(() => global.datagrams.length > 0, { what: `${kind}: the probe's line` });
+    await waitFor(() => global.datagrams.length > 0 && own.datagrams.length > 0, {
+      what: `${kind}: the probe's line on both targets`,
+    });
     global.datagrams.length = 0;
     own.datagrams.length = 0;
     for (const path of ["/one", "/two?x=1"]) {
