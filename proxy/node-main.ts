@@ -234,7 +234,8 @@ async function runWorker(model: ConfigModel, opts: RunOptions): Promise<void> {
   process.on("SIGTTOU", () => void node.unbindFrontends());
   process.on("SIGTTIN", () => void node.bindFrontends().catch(() => undefined));
   if (process.env[DAEMON_ENV] === "1") {
-    process.stdout.write(`${READY}\n`);
+    // Under -W the master reports readiness; a worker only lets go of the parent's pipes.
+    if (!process.env.FULCRUM_WORKER) process.stdout.write(`${READY}\n`);
     releaseStdio();
   }
   if (process.send) process.send({ type: "ready" });
@@ -265,6 +266,10 @@ async function runMaster(_opts: RunOptions, pidfile: string | undefined): Promis
     });
   current = await fork();
   notice("NOTICE", `New worker (${current.process.pid}) forked`);
+  if (process.env[DAEMON_ENV] === "1") {
+    process.stdout.write(`${READY}\n`);
+    releaseStdio();
+  }
   let stopping = false;
   const watch = (w: ReturnType<typeof cluster.fork>) =>
     w.once("exit", (code) => {

@@ -317,6 +317,26 @@ describe("fulcrum proxy as a process", () => {
     expect(isGone(p.pid)).toBe(false);
   });
 
+  it("-W with -D: the master detaches, reloads its worker on SIGUSR2, and SIGUSR1 stops it all", async () => {
+    const port = await freePort();
+    const { dir, cfg } = writeCfg(cfgText(port));
+    const pidfile = join(dir, "mw.pid");
+    const r = await runCli(["proxy", "-W", "-D", "-f", cfg, "-p", pidfile]);
+    expect(r.code, r.stderr).toBe(0);
+    const master = Number(readFileSync(pidfile, "utf8").trim());
+    trackPid(master);
+    expect(await get(port, "/alive")).toBe(200);
+    const children = () =>
+      readFileSync(`/proc/${master}/task/${master}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+    const [first] = children();
+    process.kill(master, "SIGUSR2");
+    await waitFor(() => children().length === 1 && children()[0] !== first, { what: "a new worker only" });
+    expect(await get(port, "/alive")).toBe(200);
+    process.kill(master, "SIGUSR1");
+    await waitFor(() => isGone(master), { what: "the master gone after SIGUSR1" });
+    expect(existsSync(pidfile)).toBe(false);
+  });
+
   it("-sf PID: the new process takes over and the old one finishes and exits", async () => {
     const port = await freePort();
     const { cfg } = writeCfg(cfgText(port));
