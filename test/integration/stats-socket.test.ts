@@ -5,7 +5,7 @@
  * `fulcrum ctl` as a user runs it: exit codes and one-line errors.
  */
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ctlExchange } from "../../cli/ctl.js";
@@ -215,6 +215,11 @@ describe.skipIf(!HAVE_HAPROXY)("stats socket side by side with haproxy 2.6", () 
       }
     }
     await both("set server px/s3 state ready; set server other/o1 weight 20; enable server px/s1");
+  });
+
+  it("creates the socket with its configured mode, as haproxy", () => {
+    expect((statSync(fu.sock).mode & 0o777).toString(8)).toBe((statSync(ha.sock).mode & 0o777).toString(8));
+    expect(statSync(fu.sock).mode & 0o777).toBe(0o600);
   });
 
   it("fulcrum ctl prints the answer and exits 0", async () => {
