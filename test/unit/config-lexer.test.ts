@@ -43,7 +43,8 @@ describe("line splitting", () => {
   });
 
   it("reads UTF-8 files with a BOM, CRLF line ends and comments in any language", () => {
-    const text = "\uFEFFglobal\r\n    # 全局配置：日志发送到本机\r\n    log-tag \"négociant\" # 注释\r\n    maxconn 100\r\n";
+    const text =
+      '\uFEFFglobal\r\n    # 全局配置：日志发送到本机\r\n    log-tag "négociant" # 注释\r\n    maxconn 100\r\n';
     const { model } = load(text);
     expect([model.global.logTag, model.global.maxconn]).toEqual(["négociant", 100]);
   });
