@@ -8,6 +8,7 @@ import type { BackendImpl } from "./backend.js";
 import type { ProxyModel } from "./config/model.js";
 import { type AclContext, compileCondition, inNetwork, type Predicate, parseIp } from "./http/acl.js";
 import type { BackendPlan, ExchangeLog, FrontendPlan, LocalResponse, RequestInfo } from "./http/plan.js";
+import type { ReplyOptions } from "./http/responses.js";
 import type { ProxyNode } from "./node.js";
 import type { NodeOutput } from "./output.js";
 import { type FrontendRuntime, newCounters } from "./state.js";
@@ -201,6 +202,16 @@ export class FrontendImpl implements FrontendPlan {
       this.errorPages.set(status, page);
     }
     return page;
+  }
+
+  reply(
+    status: number,
+    opts: ReplyOptions & { readonly backend?: ProxyModel },
+  ): { readonly bytes: Buffer; readonly closes: boolean } {
+    let owner = this.cfg;
+    if (opts.backend?.errorfiles.has(status)) owner = opts.backend;
+    const replies = this.out.repliesFor(owner);
+    return { bytes: replies.get(status, opts), closes: replies.closes(status) };
   }
 
   log(rec: ExchangeLog): void {

@@ -1,11 +1,13 @@
 /**
  * Message body framing: where a body ends, so that one connection can carry the next
- * message. Content-Length bodies pass through untouched; chunked bodies are decoded and
- * re-encoded as HAProxy does (chunk extensions dropped, trailers kept with lowercased
- * names), which also means a malformed chunk never reaches the other side.
+ * message. Content-Length bodies pass through untouched. Chunked bodies are decoded and
+ * re-encoded as HAProxy 2.6 does: what one read brought becomes one chunk (its size in
+ * upper-case hex), extensions are dropped, trailers are parsed like headers (names lowercased,
+ * folded lines joined). A read is decoded whole before anything of it is emitted, so a
+ * malformed chunk never reaches the other side, not even the valid chunks before it.
  */
 import type { Headers } from "./h1.js";
-import { headerTokens } from "./h1.js";
+import { headerTokens, parseHeaderLines } from "./h1.js";
 
 export type Framing =
   | { kind: "none" }
@@ -14,28 +16,63 @@ export type Framing =
   /** Response body delimited by the server closing the connection. */
   | { kind: "close" };
 
-export type FramingResult = { ok: true; framing: Framing } | { ok: false; reason: string };
+export type FramingResult =
+  | {
+      ok: true;
+      framing: Framing;
+      /**
+       * The connection cannot carry another message after this one: a request or response
+       * with both Content-Length and Transfer-Encoding, or chunked in HTTP/1.0 (HAProxy
+       * closes the client side after such an exchange, the server side too).
+       */
+      forceClose: boolean;
+    }
+  | { ok: false; reason: string; status: number };
 
 const NONE: Framing = { kind: "none" };
 const CHUNKED: Framing = { kind: "chunked" };
 const CLOSE: Framing = { kind: "close" };
 
-/** Parses one Content-Length value list ("5", "5, 5"); -1 when invalid or inconsistent. */
-function contentLengthOf(h: Headers): number | "absent" | "invalid" {
+/** Largest Content-Length HAProxy accepts (it parses into 64 bits; JS numbers stay exact below 2^53). */
+const MAX_LENGTH = 2 ** 53 - 1;
+
+function isDigits(t: string): boolean {
+  if (t.length === 0) return false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/**
+ * The Content-Length of a head: its value, "absent", or "invalid" (not digits, empty, too
+ * large, or differing values). `single` is true when one header with one value carried it
+ * (HAProxy then forwards it as written, leading zeros included).
+ */
+function contentLengthOf(h: Headers): { value: number; single: boolean } | "absent" | "invalid" {
   let value = -1;
-  let seen = false;
+  let count = 0;
   for (let i = 0; i < h.names.length; i++) {
     if (h.names[i] !== "content-length") continue;
-    for (const part of h.values[i]!.split(",")) {
-      const t = part.trim();
-      if (!/^[0-9]{1,15}$/.test(t)) return "invalid";
-      const n = Number(t);
-      if (seen && n !== value) return "invalid";
+    const v = h.values[i]!;
+    if (count === 0 && isDigits(v)) {
+      const n = Number(v);
+      if (n > MAX_LENGTH) return "invalid";
       value = n;
-      seen = true;
+      count = 1;
+      continue;
+    }
+    for (const part of v.split(",")) {
+      const t = part.trim();
+      if (!isDigits(t)) return "invalid";
+      const n = Number(t);
+      if (n > MAX_LENGTH || (count > 0 && n !== value)) return "invalid";
+      value = n;
+      count += 2; // more than one value: normalised
     }
   }
-  return seen ? value : "absent";
+  return count === 0 ? "absent" : { value, single: count === 1 };
 }
 
 /** Keeps a single `content-length` header with the normalised value. */
@@ -63,46 +100,84 @@ function removeAll(h: Headers, name: string): void {
   }
 }
 
-/**
- * Request framing (RFC 9112 section 6). Transfer-Encoding wins over Content-Length, which is
- * then removed (HAProxy 2.6 does the same rather than rejecting); a Transfer-Encoding that
- * does not end in `chunked`, an invalid or inconsistent Content-Length are errors (400).
- * Fixes the headers in place.
- */
-export function requestFraming(h: Headers, version: number): FramingResult {
-  const te = headerTokens(h, "transfer-encoding");
-  if (te.length > 0) {
-    if (version < 11) return { ok: false, reason: "Transfer-Encoding in an HTTP/1.0 request" };
-    if (te[te.length - 1] !== "chunked")
-      return { ok: false, reason: "Transfer-Encoding does not end with chunked" };
-    if (te.indexOf("chunked") !== te.length - 1)
-      return { ok: false, reason: "chunked applied more than once" };
-    removeAll(h, "content-length");
-    return { ok: true, framing: CHUNKED };
-  }
-  const cl = contentLengthOf(h);
-  if (cl === "invalid") return { ok: false, reason: "invalid or differing Content-Length" };
-  if (cl === "absent") return { ok: true, framing: NONE };
-  normaliseContentLength(h, cl);
-  return { ok: true, framing: cl === 0 ? NONE : { kind: "length", length: cl } };
+function hasHeader(h: Headers, name: string): boolean {
+  return h.names.indexOf(name) !== -1;
 }
 
-/** Response framing: no body for HEAD, 1xx, 204, 304; otherwise TE, CL, or close-delimited. */
-export function responseFraming(h: Headers, status: number, method: string): FramingResult {
-  const bodyless = method === "HEAD" || status < 200 || status === 204 || status === 304;
+/**
+ * Transfer-Encoding as HAProxy 2.6 reads it: "chunked" alone is the only coding it frames;
+ * an empty list, one not ending with chunked, or chunked twice is malformed; other codings
+ * before chunked are refused as unprocessable (422 for a request).
+ */
+function transferEncoding(h: Headers): "absent" | "chunked" | "malformed" | "unsupported" {
+  if (!hasHeader(h, "transfer-encoding")) return "absent";
   const te = headerTokens(h, "transfer-encoding");
-  if (te.length > 0) {
-    removeAll(h, "content-length");
-    if (bodyless) return { ok: true, framing: NONE };
-    if (te[te.length - 1] !== "chunked") return { ok: true, framing: CLOSE };
-    return { ok: true, framing: CHUNKED };
+  if (te.length === 0 || te[te.length - 1] !== "chunked") return "malformed";
+  if (te.indexOf("chunked") !== te.length - 1) return "malformed";
+  return te.length === 1 ? "chunked" : "unsupported";
+}
+
+/**
+ * Request framing (RFC 9112 section 6, as HAProxy 2.6 applies it). Transfer-Encoding wins
+ * over Content-Length, which is then removed and the connection closed after the exchange;
+ * chunked is accepted in HTTP/1.0 too (same close). Fixes the headers in place.
+ */
+export function requestFraming(h: Headers, version: number): FramingResult {
+  switch (transferEncoding(h)) {
+    case "malformed":
+      return { ok: false, reason: "malformed Transfer-Encoding", status: 400 };
+    case "unsupported":
+      return { ok: false, reason: "Transfer-Encoding other than chunked", status: 422 };
+    case "chunked": {
+      const hadLength = hasHeader(h, "content-length");
+      if (hadLength) removeAll(h, "content-length");
+      return { ok: true, framing: CHUNKED, forceClose: hadLength || version < 11 };
+    }
+    case "absent":
+      break;
   }
   const cl = contentLengthOf(h);
-  if (cl === "invalid") return { ok: false, reason: "invalid or differing Content-Length in response" };
-  if (cl !== "absent") normaliseContentLength(h, cl);
-  if (bodyless) return { ok: true, framing: NONE };
-  if (cl === "absent") return { ok: true, framing: CLOSE };
-  return { ok: true, framing: cl === 0 ? NONE : { kind: "length", length: cl } };
+  if (cl === "invalid") return { ok: false, reason: "invalid or differing Content-Length", status: 400 };
+  if (cl === "absent") return { ok: true, framing: NONE, forceClose: false };
+  if (!cl.single) normaliseContentLength(h, cl.value);
+  return {
+    ok: true,
+    framing: cl.value === 0 ? NONE : { kind: "length", length: cl.value },
+    forceClose: false,
+  };
+}
+
+/**
+ * Response framing: no body for HEAD, 1xx, 204, 304; otherwise chunked, Content-Length, or
+ * close-delimited. A 204 loses its Content-Length and Transfer-Encoding, as HAProxy sends it;
+ * a Transfer-Encoding other than plain chunked is an invalid response (502).
+ */
+export function responseFraming(h: Headers, status: number, method: string, version: number): FramingResult {
+  const bodyless = method === "HEAD" || status < 200 || status === 204 || status === 304;
+  const te = transferEncoding(h);
+  if (te === "malformed" || te === "unsupported")
+    return { ok: false, reason: "Transfer-Encoding other than chunked in response", status: 502 };
+  if (status === 204) {
+    removeAll(h, "content-length");
+    removeAll(h, "transfer-encoding");
+    return { ok: true, framing: NONE, forceClose: false };
+  }
+  if (te === "chunked") {
+    const hadLength = hasHeader(h, "content-length");
+    if (hadLength) removeAll(h, "content-length");
+    return { ok: true, framing: bodyless ? NONE : CHUNKED, forceClose: hadLength || version < 11 };
+  }
+  const cl = contentLengthOf(h);
+  if (cl === "invalid")
+    return { ok: false, reason: "invalid or differing Content-Length in response", status: 502 };
+  if (cl !== "absent" && !cl.single) normaliseContentLength(h, cl.value);
+  if (bodyless) return { ok: true, framing: NONE, forceClose: false };
+  if (cl === "absent") return { ok: true, framing: CLOSE, forceClose: false };
+  return {
+    ok: true,
+    framing: cl.value === 0 ? NONE : { kind: "length", length: cl.value },
+    forceClose: false,
+  };
 }
 
 // ---- streaming decoders ----------------------------------------------------------------
@@ -119,44 +194,53 @@ export type FeedResult =
 
 export interface BodyDecoder {
   /** Consumes body bytes from buf[start..], emitting what to forward. */
-  feed(buf: Buffer, start: number, emit: Emit): FeedResult | { error: string; consumed: number };
+  feed(buf: Buffer, start: number, emit: Emit): FeedResult;
   /** Body bytes seen so far (payload only, as HAProxy counts them for logs). */
   readonly bytes: number;
+}
+
+// Results are reused objects: a decoder returns one per feed and the caller reads it at once.
+function result(r: { done: boolean; consumed: number }, done: boolean, consumed: number): FeedResult {
+  r.done = done;
+  r.consumed = consumed;
+  return r as FeedResult;
 }
 
 class LengthDecoder implements BodyDecoder {
   private remaining: number;
   bytes = 0;
+  private readonly r = { done: false, consumed: 0 };
   constructor(length: number) {
     this.remaining = length;
   }
   feed(buf: Buffer, start: number, emit: Emit): FeedResult {
     const avail = buf.length - start;
-    if (avail <= 0) return { done: this.remaining === 0, consumed: 0 } as FeedResult;
+    if (avail <= 0) return result(this.r, this.remaining === 0, 0);
     if (avail < this.remaining) {
       emit(start === 0 ? buf : buf.subarray(start));
       this.remaining -= avail;
       this.bytes += avail;
-      return { done: false, consumed: avail };
+      return result(this.r, false, avail);
     }
     const n = this.remaining;
     emit(start === 0 && n === buf.length ? buf : buf.subarray(start, start + n));
     this.remaining = 0;
     this.bytes += n;
-    return { done: true, consumed: n };
+    return result(this.r, true, n);
   }
 }
 
 /** Reads until the connection closes (responses only). */
 class CloseDecoder implements BodyDecoder {
   bytes = 0;
+  private readonly r = { done: false, consumed: 0 };
   feed(buf: Buffer, start: number, emit: Emit): FeedResult {
     const n = buf.length - start;
     if (n > 0) {
       emit(start === 0 ? buf : buf.subarray(start));
       this.bytes += n;
     }
-    return { done: false, consumed: n };
+    return result(this.r, false, n);
   }
 }
 
@@ -168,7 +252,7 @@ enum CS {
   Data,
   DataCr,
   DataLf,
-  TrailerLine,
+  Trailers,
 }
 
 const HEX = new Int8Array(256).fill(-1);
@@ -178,20 +262,49 @@ for (let c = 0; c < 6; c++) {
   HEX[0x61 + c] = 10 + c;
 }
 
-/** Largest chunk size accepted (HAProxy refuses sizes that do not fit in 32 bits). */
-const MAX_CHUNK = 0x7fffffff;
-const MAX_TRAILERS = 16384;
+/** Chunk sizes must stay below 2^52 (HAProxy refuses a 14th significant hex digit). */
+const MAX_CHUNK = 2 ** 52;
+/** Largest trailer block accepted (HAProxy: it must fit its buffer). */
+const MAX_TRAILERS = 15360;
+const TRAILER_LIMITS = 101;
 
 class ChunkedDecoder implements BodyDecoder {
   private state = CS.Size;
   private size = 0;
   private digits = 0;
   private left = 0;
-  private trailer = "";
-  private trailers = "";
+  private trailers: Buffer | null = null;
   bytes = 0;
+  /** Data slices of the current feed, emitted as one chunk when the feed ends well. */
+  private readonly slices: Buffer[] = [];
+  private pendingBytes = 0;
 
   feed(buf: Buffer, start: number, emit: Emit): FeedResult {
+    const slices = this.slices;
+    slices.length = 0;
+    this.pendingBytes = 0;
+    const r = this.decode(buf, start);
+    if ("error" in r) {
+      slices.length = 0;
+      return r;
+    }
+    if (this.pendingBytes > 0) {
+      emit(`${this.pendingBytes.toString(16).toUpperCase()}\r\n`);
+      for (const s of slices) emit(s);
+      emit("\r\n");
+      slices.length = 0;
+    }
+    if (r.done) emit(this.lastChunk());
+    return r;
+  }
+
+  private take(buf: Buffer, from: number, to: number): void {
+    this.slices.push(buf.subarray(from, to));
+    this.pendingBytes += to - from;
+    this.bytes += to - from;
+  }
+
+  private decode(buf: Buffer, start: number): FeedResult {
     let i = start;
     const n = buf.length;
     while (i < n) {
@@ -201,8 +314,8 @@ class ChunkedDecoder implements BodyDecoder {
           const d = HEX[c]!;
           if (d >= 0) {
             this.size = this.size * 16 + d;
-            if (++this.digits > 8 || this.size > MAX_CHUNK)
-              return { error: "chunk size too large", consumed: i - start };
+            this.digits++;
+            if (this.size >= MAX_CHUNK) return { error: "chunk size too large", consumed: i - start };
             i++;
             continue;
           }
@@ -210,9 +323,8 @@ class ChunkedDecoder implements BodyDecoder {
           if (c === 0x3b) this.state = CS.Ext;
           else if (c === 0x20 || c === 0x09) this.state = CS.SizeWs;
           else if (c === 13) this.state = CS.SizeLf;
-          else if (c === 10) {
-            this.endSizeLine(emit);
-          } else return { error: "invalid chunk size", consumed: i - start };
+          else if (c === 10) this.endSizeLine();
+          else return { error: "invalid chunk size", consumed: i - start };
           i++;
           continue;
         }
@@ -225,41 +337,32 @@ class ChunkedDecoder implements BodyDecoder {
             this.state = CS.SizeLf;
             i++;
           } else if (c === 10) {
-            this.endSizeLine(emit);
+            this.endSizeLine();
             i++;
           } else return { error: "invalid chunk size", consumed: i - start };
           continue;
         case CS.Ext: {
-          // Skip the extension up to the end of line; refuse control characters.
+          // HAProxy skips a chunk extension up to the end of the line, whatever it holds.
           const lf = buf.indexOf(10, i);
-          const stop = lf === -1 ? n : lf;
-          for (let j = i; j < stop; j++) {
-            const b = buf[j]!;
-            if ((b < 0x20 && b !== 0x09 && b !== 13) || b === 0x7f)
-              return { error: "invalid chunk extension", consumed: j - start };
-          }
           if (lf === -1) {
             i = n;
             continue;
           }
           i = lf + 1;
-          this.endSizeLine(emit);
+          this.endSizeLine();
           continue;
         }
         case CS.SizeLf:
           if (c !== 10) return { error: "invalid chunk size line end", consumed: i - start };
           i++;
-          this.endSizeLine(emit);
+          this.endSizeLine();
           continue;
         case CS.Data: {
           const take = Math.min(this.left, n - i);
-          emit(buf.subarray(i, i + take));
+          this.take(buf, i, i + take);
           this.left -= take;
-          this.bytes += take;
           i += take;
-          if (this.left === 0) {
-            this.state = CS.DataCr;
-          }
+          if (this.left === 0) this.state = CS.DataCr;
           continue;
         }
         case CS.DataCr:
@@ -268,50 +371,60 @@ class ChunkedDecoder implements BodyDecoder {
             i++;
           } else if (c === 10) {
             this.state = CS.Size;
-            emit("\r\n");
             i++;
           } else return { error: "missing CRLF after chunk data", consumed: i - start };
           continue;
         case CS.DataLf:
           if (c !== 10) return { error: "missing CRLF after chunk data", consumed: i - start };
           this.state = CS.Size;
-          emit("\r\n");
           i++;
           continue;
-        case CS.TrailerLine: {
-          const lf = buf.indexOf(10, i);
-          const stop = lf === -1 ? n : lf;
-          this.trailer += buf.toString("latin1", i, stop);
-          if (this.trailer.length + this.trailers.length > MAX_TRAILERS)
-            return { error: "trailers too large", consumed: stop - start };
-          if (lf === -1) {
-            i = n;
-            continue;
-          }
-          i = lf + 1;
-          const line = this.trailer.endsWith("\r") ? this.trailer.slice(0, -1) : this.trailer;
-          this.trailer = "";
-          if (line === "") {
-            emit(`0\r\n${this.trailers}\r\n`);
-            return { done: true, consumed: i - start };
-          }
-          const colon = line.indexOf(":");
-          if (colon <= 0 || /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(line.slice(0, colon)))
-            return { error: "invalid trailer line", consumed: i - start };
-          this.trailers += `${line.slice(0, colon).toLowerCase()}: ${line.slice(colon + 1).trim()}\r\n`;
-          continue;
+        case CS.Trailers: {
+          const r = this.trailerBlock(buf, i);
+          if (r === -1) return { done: false, consumed: n - start };
+          if (r < -1) return { error: "invalid trailers", consumed: n - start };
+          return { done: true, consumed: r - start };
         }
       }
     }
     return { done: false, consumed: i - start };
   }
 
-  private endSizeLine(emit: Emit): void {
+  /**
+   * Accumulates the trailer block (from `i`). Returns the offset in `buf` just after the
+   * empty line, -1 when more is needed, -2 when it is invalid or too large.
+   */
+  private trailerBlock(buf: Buffer, i: number): number {
+    const prev = this.trailers === null ? 0 : this.trailers.length;
+    const block = prev === 0 ? buf.subarray(i) : Buffer.concat([this.trailers!, buf.subarray(i)]);
+    // An empty trailer block is the last-chunk's line end alone.
+    if (block.length >= 1 && block[0] === 10) return i + 1 - prev;
+    if (block.length >= 2 && block[0] === 13 && block[1] === 10) return i + 2 - prev;
+    const h: Headers = { names: [], values: [] };
+    const r = parseHeaderLines(block, 0, block.length, h, TRAILER_LIMITS);
+    if (typeof r !== "number") return -2;
+    if (r === -1) {
+      if (block.length > MAX_TRAILERS) return -2;
+      this.trailers = Buffer.from(block);
+      return -1;
+    }
+    let out = "";
+    for (let k = 0; k < h.names.length; k++) out += `${h.names[k]}: ${h.values[k]}\r\n`;
+    this.trailerText = out;
+    return i + r - prev;
+  }
+
+  private trailerText = "";
+
+  private lastChunk(): string {
+    return `0\r\n${this.trailerText}\r\n`;
+  }
+
+  private endSizeLine(): void {
     if (this.size === 0) {
-      this.state = CS.TrailerLine;
+      this.state = CS.Trailers;
       return;
     }
-    emit(`${this.size.toString(16)}\r\n`);
     this.left = this.size;
     this.size = 0;
     this.digits = 0;
@@ -330,22 +443,4 @@ export function createDecoder(f: Framing): BodyDecoder | null {
     case "close":
       return new CloseDecoder();
   }
-}
-
-/**
- * Wraps a close-delimited or length body into chunked encoding for a keep-alive HTTP/1.1
- * client (HAProxy does this when it must keep the client connection and the server sent
- * no length). Returns the emit function that encodes, and `end()` for the last chunk.
- */
-export function chunkedEncoder(emit: Emit): { emit: Emit; end: () => void } {
-  return {
-    emit: (piece) => {
-      const len = typeof piece === "string" ? Buffer.byteLength(piece, "latin1") : piece.length;
-      if (len === 0) return;
-      emit(`${len.toString(16)}\r\n`);
-      emit(piece);
-      emit("\r\n");
-    },
-    end: () => emit("0\r\n\r\n"),
-  };
 }

@@ -24,6 +24,7 @@ import {
   serialiseHeaders,
 } from "./h1.js";
 import type { BackendPlan, Choice, LocalResponse, RequestInfo, ServerPlan } from "./plan.js";
+import { parseErrorResponse } from "./responses.js";
 import type { ConnectError, UpstreamConn, UpstreamOwner } from "./upstream.js";
 
 enum Phase {
@@ -136,6 +137,10 @@ export class Exchange implements UpstreamOwner {
   private headBytes = "";
   private clientWantsClose = false;
   private upgradeRequested = false;
+  /** The client connection closes after this exchange whatever else says (CL+TE, chunked 1.0). */
+  private forceClose = false;
+  /** The server connection too (chunked HTTP/1.0 request). */
+  private forceServerClose = false;
 
   // response side
   private resBuf: Buffer | null = null;
@@ -209,15 +214,25 @@ export class Exchange implements UpstreamOwner {
     if (!f.ok) {
       this.conn.fe.rt.counters.ereq++;
       this.conn.node.debug?.(`bad request from ${this.info.srcIp}: ${f.reason}`);
-      this.endLocal(this.localError(400, "PR"), true);
+      // HAProxy's H1 layer answers these with its built-in page as is, then closes.
+      const local =
+        f.status === 422
+          ? { status: 422, bytes: parseErrorResponse(422), keepAlive: false, termination: "PR--" }
+          : this.localError(400, "PR");
+      this.endLocal(local, true);
       return false;
     }
     this.framing = f.framing;
+    if (f.forceClose) {
+      this.forceClose = true;
+      this.forceServerClose = h.version < 11;
+    }
     this.reqDecoder = createDecoder(f.framing);
     this.reqDone = this.reqDecoder === null;
     const tokens = connectionTokens(h.headers);
     this.clientWantsClose = h.version >= 11 ? tokens.close : !tokens.keepAlive;
-    this.upgradeRequested = tokens.upgrade && headerIndex(h.headers, "upgrade") !== -1;
+    this.upgradeRequested =
+      (tokens.upgrade && headerIndex(h.headers, "upgrade") !== -1) || h.method === "CONNECT";
     this.pending = [];
     if (rest !== null) {
       const left = this.reqDecoder === null ? rest : this.onClientBody(rest, 0);
@@ -237,7 +252,7 @@ export class Exchange implements UpstreamOwner {
   private stepRoute(): boolean {
     this.be = this.conn.fe.route(this.info);
     if (this.be === undefined) {
-      this.endLocal(this.localError(503, "SC"), true);
+      this.fail(503, "S", Phase.Connect, "no backend for this request");
       return false;
     }
     // A backend section's stats page is answered inside the backend: HAProxy counts the
@@ -462,11 +477,16 @@ export class Exchange implements UpstreamOwner {
       headers.values.push(this.info.srcIp);
     }
     const tokens = connectionTokens(headers);
-    const serverClose = be.connMode !== "keep-alive" || this.conn.fe.connMode !== "keep-alive";
-    if (serverClose) setConnection(headers, tokens.others, "close");
-    else if (h.version < 11) setConnection(headers, tokens.others, "keep-alive");
-    else setConnection(headers, tokens.others, null);
-    this.headBytes = `${h.method} ${h.uri} ${h.version === 10 ? "HTTP/1.0" : "HTTP/1.1"}\r\n${serialiseHeaders(headers)}`;
+    // As HAProxy's H1 layer: an upgrade keeps its own tokens only; a closing HTTP/1.1 request
+    // says close (an HTTP/1.0 one needs nothing); a kept HTTP/1.0 one says keep-alive.
+    const serverClose =
+      be.connMode !== "keep-alive" || this.conn.fe.connMode !== "keep-alive" || this.forceServerClose;
+    let token: string | null = null;
+    if (this.upgradeRequested) token = null;
+    else if (serverClose) token = h.version >= 11 ? "close" : null;
+    else if (h.version < 11) token = "keep-alive";
+    setConnection(headers, tokens.others, token);
+    this.headBytes = `${h.method} ${h.uri} ${h.proto}\r\n${serialiseHeaders(headers)}`;
     this.phase = Phase.Headers;
     this.tSent = this.conn.node.now();
     const sock = up.socket;
@@ -499,6 +519,7 @@ export class Exchange implements UpstreamOwner {
       this.conn.fe.rt.counters.ereq++;
       this.conn.node.debug?.(`bad request body from ${this.info.srcIp}: ${r.error}`);
       if (!this.requestSent) this.endLocal(this.localError(400, "PR"), true);
+      else if (!this.resStarted) this.failClose(400, "P", Phase.Data, `bad request body: ${r.error}`);
       else this.abort("P", "bad request body");
       return null;
     }
@@ -603,12 +624,12 @@ export class Exchange implements UpstreamOwner {
       const head = r.head;
       this.resBuf = r.length === buf.length ? null : buf.subarray(r.length);
       if (head.status >= 100 && head.status < 200 && head.status !== 101) {
-        // Interim response (100 Continue, 103 Early Hints): forwarded to HTTP/1.1 clients.
-        if (this.head.version >= 11) {
-          const bytes = `HTTP/1.1 ${head.status} ${head.reason}\r\n${serialiseHeaders(head.headers)}`;
-          this.resBytes += bytes.length;
-          this.conn.socket.write(bytes, "latin1");
-        }
+        // Interim response (100 Continue, 103 Early Hints): forwarded whatever the client's
+        // version, as HAProxy does; Content-Length and Transfer-Encoding dropped.
+        responseFraming(head.headers, head.status, this.head.method, head.version);
+        const bytes = `${head.proto} ${head.code} ${head.reason}\r\n${serialiseHeaders(head.headers)}`;
+        this.resBytes += bytes.length;
+        this.conn.socket.write(bytes, "latin1");
         if (this.resBuf === null) return;
         continue;
       }
@@ -625,34 +646,75 @@ export class Exchange implements UpstreamOwner {
     this.phase = Phase.Data;
     this.up!.socket.setTimeout(this.be!.timeouts.server ?? 0);
     const res = this.res!;
-    if (res.status === 101 && this.upgradeRequested) {
+    const tunnelled =
+      this.head.method === "CONNECT" ? res.status >= 200 && res.status < 300 : res.status === 101;
+    if (tunnelled) {
+      if (!this.upgradeRequested) {
+        // A 101 to a request that asked for no upgrade: an invalid response for HAProxy.
+        this.be!.rt.counters.eresp++;
+        this.server!.rt.counters.eresp++;
+        this.res = undefined;
+        this.fail(502, "P", Phase.Headers, "101 Switching Protocols to a request without Upgrade");
+        return;
+      }
       this.startTunnel(res);
       return;
     }
-    const f = responseFraming(res.headers, res.status, this.head.method);
+    const f = responseFraming(res.headers, res.status, this.head.method, res.version);
     if (!f.ok) {
       this.be!.rt.counters.eresp++;
+      this.server!.rt.counters.eresp++;
+      this.res = undefined;
       this.fail(502, "P", Phase.Headers, f.reason);
       return;
     }
-    this.serverCookie = this.be!.rewriteResponse(this.info, res, this.server!, this.choice!);
     this.resDecoder = createDecoder(f.framing);
     this.resFraming = f.framing.kind;
+    // The body bytes that came with the head are checked before the head goes out: a bad
+    // chunk there is a 502, as HAProxy parses what it holds before forwarding any of it.
+    let first: (Buffer | string)[] | null = null;
+    let firstDone = false;
+    let extraBytes = false;
+    const rest = this.resBuf;
+    this.resBuf = null;
+    if (rest !== null && this.resDecoder !== null) {
+      const pieces: (Buffer | string)[] = [];
+      const r = this.resDecoder.feed(rest, 0, (p) => pieces.push(p));
+      if ("error" in r) {
+        this.be!.rt.counters.eresp++;
+        this.server!.rt.counters.eresp++;
+        this.res = undefined;
+        this.fail(502, "P", Phase.Headers, `invalid response body: ${r.error}`);
+        return;
+      }
+      first = pieces;
+      if (r.done) {
+        firstDone = true;
+        extraBytes = r.consumed < rest.length;
+      }
+    }
+    this.serverCookie = this.be!.rewriteResponse(this.info, res, this.server!, this.choice!);
     const tokens = connectionTokens(res.headers);
     const fe = this.conn.fe;
     const mode = fe.connMode === "close" || this.be!.connMode === "close" ? "close" : "keep-alive";
     this.keepClient =
       mode === "keep-alive" &&
       !this.clientWantsClose &&
+      !this.forceClose &&
+      !f.forceClose &&
       f.framing.kind !== "close" &&
-      !this.conn.clientEnded &&
       !this.conn.node.stopping;
     const serverKeeps = res.version >= 11 ? !tokens.close : tokens.keepAlive;
     this.keepServer =
+      !extraBytes &&
       serverKeeps &&
+      !f.forceClose &&
+      !this.forceServerClose &&
       f.framing.kind !== "close" &&
       fe.connMode === "keep-alive" &&
       this.be!.connMode === "keep-alive";
+    // As HAProxy's H1 layer: closing, an HTTP/1.1 response says close (1.0 needs nothing);
+    // kept, it says keep-alive when the response or the request is HTTP/1.0.
     let add: string | null = null;
     if (!this.keepClient) {
       if (res.version >= 11) add = "close";
@@ -660,22 +722,18 @@ export class Exchange implements UpstreamOwner {
       add = "keep-alive";
     }
     setConnection(res.headers, tokens.others, add);
-    const statusLine = `HTTP/1.${res.version === 10 ? 0 : 1} ${res.status} ${res.reason}\r\n`;
-    const bytes = statusLine + serialiseHeaders(res.headers);
+    const bytes = `${res.proto} ${res.code} ${res.reason}\r\n${serialiseHeaders(res.headers)}`;
     this.resBytes += bytes.length;
     this.resStarted = true;
     const sock = this.conn.socket;
     sock.cork();
     sock.write(bytes, "latin1");
-    if (this.resDecoder === null) {
-      sock.uncork();
-      this.finish();
-      return;
-    }
-    const rest = this.resBuf;
-    this.resBuf = null;
-    if (rest !== null) this.relayResponse(rest, 0);
+    if (first !== null) for (const p of first) this.emitToClient(p);
     sock.uncork();
+    if (this.resDecoder === null || firstDone) {
+      if (firstDone && this.resFraming === "chunked") this.logBytes += 1; // HTX's end-of-trailers block
+      this.finish();
+    }
   }
 
   private relayResponse(d: Buffer, start: number): void {
@@ -712,7 +770,7 @@ export class Exchange implements UpstreamOwner {
     this.tunnel = true;
     this.keepClient = false;
     this.keepServer = false;
-    const bytes = `HTTP/1.${res.version === 10 ? 0 : 1} ${res.status} ${res.reason}\r\n${serialiseHeaders(res.headers)}`;
+    const bytes = `${res.proto} ${res.code} ${res.reason}\r\n${serialiseHeaders(res.headers)}`;
     this.resBytes += bytes.length;
     this.resStarted = true;
     this.conn.socket.write(bytes, "latin1");
@@ -831,8 +889,12 @@ export class Exchange implements UpstreamOwner {
     this.conn.exchangeDone(keep);
   }
 
-  /** Ends with an error response when nothing was sent to the client yet, else aborts. */
-  private fail(status: number, who: string, phase: Phase, why: string): void {
+  /**
+   * Ends with an error response when nothing was sent to the client yet, else aborts. As
+   * HAProxy, the client connection stays open after the stream's own 502/503/504 when the
+   * request was read whole and nothing else asks to close.
+   */
+  private fail(status: number, who: string, phase: Phase, why: string, close = false): void {
     if (this.resStarted) {
       this.abort(who, why);
       return;
@@ -842,14 +904,40 @@ export class Exchange implements UpstreamOwner {
     );
     this.ended = true;
     this.cleanupWaits();
-    const bytes = this.conn.fe.errorResponse(status);
+    const wantKeep = !close && this.keepsClientAfterReply();
+    const reply = this.conn.fe.reply(status, {
+      close: !wantKeep,
+      head: this.head.method === "HEAD",
+      http10: this.head.version < 11,
+      ...(this.be !== undefined ? { backend: this.be.cfg } : {}),
+    });
+    const keep = wantKeep && !reply.closes;
+    const bytes = reply.bytes;
     this.resBytes = bytes.length;
     this.logBytes = htxSizeOfRaw(bytes);
     this.conn.socket.write(bytes);
     this.countResponse(status);
     this.log(status, `${who}${phase}${this.clientCookie}${this.serverCookie}`);
     this.releaseServer(false);
-    this.conn.exchangeDone(false);
+    if (!keep) this.reqDecoder = null;
+    this.conn.exchangeDone(keep);
+  }
+
+  /** A bad request body after the head went to the server: HAProxy's 400, then close. */
+  private failClose(status: number, who: string, phase: Phase, why: string): void {
+    this.fail(status, who, phase, why, true);
+  }
+
+  /** Whether the client connection can carry another request after a reply made here. */
+  private keepsClientAfterReply(): boolean {
+    return (
+      this.reqDone &&
+      !this.clientWantsClose &&
+      !this.forceClose &&
+      this.conn.fe.connMode !== "close" &&
+      this.be?.connMode !== "close" &&
+      !this.conn.node.stopping
+    );
   }
 
   /** Something broke mid-way: close both sides, log who and when. */
@@ -904,7 +992,7 @@ export class Exchange implements UpstreamOwner {
       up.socket.setTimeout(0);
       if (this.blockedOnClient) up.socket.resume();
       if (keep) up.release();
-      else up.destroy();
+      else up.reset();
     }
     if (this.taken) {
       this.taken = false;

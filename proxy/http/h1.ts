@@ -18,8 +18,13 @@ export interface Headers {
 export interface RequestHead {
   method: string;
   uri: string;
-  /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
+  /** 10 for HTTP/1.0 (and HTTP/0.x), 11 for HTTP/1.1 and above: what the semantics follow. */
   version: number;
+  /**
+   * The protocol as forwarded: `HTTP/1.0`, `HTTP/1.1` (HAProxy sends 1.1 for any 1.x above 1.0
+   * and for 2.x and up), or an `HTTP/0.x` as received (HAProxy keeps it).
+   */
+  proto: string;
   /** The request line as received (for logs). */
   line: string;
   headers: Headers;
@@ -27,7 +32,11 @@ export interface RequestHead {
 
 export interface ResponseHead {
   version: number;
+  /** The protocol as forwarded (same rules as RequestHead.proto). */
+  proto: string;
   status: number;
+  /** The status code as received (HAProxy forwards `2000` as it came). */
+  code: string;
   reason: string;
   headers: Headers;
 }
@@ -38,7 +47,7 @@ export type ParseFailure = {
   reason: string;
   /** Byte offset where the error was seen (HAProxy reports it on `show errors`). */
   at: number;
-  /** 400 for a malformed head; 414/431-style limits are decided by the caller. */
+  /** 400 for a malformed request head, 502 for a response; limits are 400 as HAProxy. */
   status: number;
 };
 
@@ -51,19 +60,52 @@ for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
 
-/** Bytes allowed in a header value: VCHAR, obs-text, SP, HTAB (no CR, LF, NUL, other CTLs). */
-const VCHAR = new Uint8Array(256);
-for (let c = 0x20; c <= 0xff; c++) VCHAR[c] = 1;
-VCHAR[0x7f] = 0;
-VCHAR[0x09] = 1;
+/**
+ * Bytes HAProxy 2.6 refuses in a header value: only CR and LF (NUL, other controls, DEL and
+ * obs-text are forwarded as they came).
+ */
+const BADVAL = new Uint8Array(256);
+BADVAL[0x0d] = 1;
+BADVAL[0x0a] = 1;
 
-/** Bytes allowed in a request target: visible characters and obs-text (no SP, no CTL). */
+/** Bytes allowed in a request target: 0x21..0x7e except `#` (no SP, CTL, DEL, non-ASCII). */
 const URICHAR = new Uint8Array(256);
-for (let c = 0x21; c <= 0xff; c++) URICHAR[c] = 1;
-URICHAR[0x7f] = 0;
+for (let c = 0x21; c <= 0x7e; c++) URICHAR[c] = 1;
+URICHAR[0x23] = 0;
 
 const LOWER: string[] = [];
 for (let c = 0; c < 256; c++) LOWER.push(String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 32 : c));
+
+/** Header names seen on every request, interned so the common case allocates no string. */
+const COMMON_NAMES = [
+  "host",
+  "user-agent",
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "connection",
+  "content-length",
+  "content-type",
+  "cookie",
+  "transfer-encoding",
+  "x-forwarded-for",
+  "cache-control",
+  "set-cookie",
+  "date",
+  "server",
+  "expect",
+  "upgrade",
+  "referer",
+  "origin",
+  "authorization",
+  "if-modified-since",
+  "if-none-match",
+  "etag",
+  "last-modified",
+  "location",
+  "keep-alive",
+  "vary",
+];
 
 /**
  * Finds the end of a head (the empty line) in `buf` from `start`. Returns the offset just
@@ -92,7 +134,13 @@ function fail(reason: string, at: number, status = 400): ParseFailure {
   return { ok: false, reason, at, status };
 }
 
-/** Reads `HTTP/x.y` at [s, e); returns 10, 11 (or 9 for other 1.x / 2.x majors), -1 when invalid. */
+const PROTO_10 = "HTTP/1.0";
+const PROTO_11 = "HTTP/1.1";
+
+/**
+ * Reads `HTTP/d.d` at [s, e): 10 for 1.0 and 0.x, 11 for 1.1 and any other version; -1 when
+ * it is not an HTTP version (HAProxy answers 400/502).
+ */
 function parseVersion(buf: Buffer, s: number, e: number): number {
   if (e - s !== 8) return -1;
   if (
@@ -100,66 +148,134 @@ function parseVersion(buf: Buffer, s: number, e: number): number {
     buf[s + 1] !== 0x54 ||
     buf[s + 2] !== 0x54 ||
     buf[s + 3] !== 0x50 ||
-    buf[s + 4] !== 0x2f
+    buf[s + 4] !== 0x2f ||
+    buf[s + 6] !== 0x2e
   )
     return -1;
   const maj = buf[s + 5]! - 0x30;
-  const dot = buf[s + 6];
   const min = buf[s + 7]! - 0x30;
-  if (maj < 0 || maj > 9 || min < 0 || min > 9 || dot !== 0x2e) return -1;
-  if (maj !== 1) return -2;
-  return min === 0 ? 10 : 11;
+  if (maj < 0 || maj > 9 || min < 0 || min > 9) return -1;
+  if (maj === 0 || (maj === 1 && min === 0)) return 10;
+  return 11;
+}
+
+/** The protocol string forwarded for a version parsed at [s, s+8). */
+function protoOf(buf: Buffer, s: number, version: number): string {
+  if (version === 11) return PROTO_11;
+  return buf[s + 5] === 0x31 ? PROTO_10 : buf.toString("latin1", s, s + 8);
+}
+
+/** A lowercased header name from buf[s, e), interned for the common names. */
+function headerName(buf: Buffer, s: number, e: number): string {
+  const len = e - s;
+  for (let k = 0; k < COMMON_NAMES.length; k++) {
+    const n = COMMON_NAMES[k]!;
+    if (n.length !== len) continue;
+    let j = 0;
+    for (; j < len; j++) {
+      const c = buf[s + j]!;
+      if ((c >= 0x41 && c <= 0x5a ? c + 32 : c) !== n.charCodeAt(j)) break;
+    }
+    if (j === len) return n;
+  }
+  let name = "";
+  for (let j = s; j < e; j++) name += LOWER[buf[j]!];
+  return name;
 }
 
 /**
- * Parses header lines from `pos` until the empty line ending at `end`. Names are lowercased.
- * Returns null on success (headers filled in), or the failure.
+ * Parses header lines from `pos` up to `limit` (the end of the available bytes). Names are
+ * lowercased; values are trimmed of surrounding blanks; an obsolete folded line is joined to
+ * the header before it with its line break turned into spaces, as HAProxy does. Returns the
+ * offset just after the empty line, -1 when more bytes are needed, or the failure.
  */
-function parseHeaderLines(
+export function parseHeaderLines(
   buf: Buffer,
   pos: number,
-  end: number,
+  limit: number,
   headers: Headers,
   maxHeaders: number,
-): ParseFailure | null {
-  while (pos < end) {
+): ParseFailure | number {
+  while (pos < limit) {
     const eol = buf.indexOf(10, pos);
-    if (eol === -1 || eol >= end) return fail("header line without end", pos);
+    if (eol === -1 || eol >= limit) {
+      // Incomplete line: check what is there so a bad byte is answered at once.
+      return checkPartialHeader(buf, pos, limit) ?? -1;
+    }
     let lineEnd = eol;
     if (lineEnd > pos && buf[lineEnd - 1] === 13) lineEnd--;
-    if (lineEnd === pos) return null; // the empty line
+    if (lineEnd === pos) return eol + 1; // the empty line
     const first = buf[pos]!;
-    if (first === 0x20 || first === 0x09) return fail("obsolete header line folding", pos);
+    if (first === 0x20 || first === 0x09) return fail("folded line without a header before it", pos);
     // name
     let i = pos;
-    let name = "";
-    while (i < lineEnd) {
-      const c = buf[i]!;
-      if (c === 0x3a) break;
-      if (TCHAR[c] === 0)
-        return fail(
-          c === 0x20 || c === 0x09 ? "space before colon in header name" : "invalid character in header name",
-          i,
-        );
-      name += LOWER[c];
-      i++;
-    }
+    while (i < lineEnd && TCHAR[buf[i]!] === 1) i++;
     if (i === lineEnd) return fail("header line without colon", pos);
+    if (buf[i] !== 0x3a)
+      return fail(
+        buf[i] === 0x20 || buf[i] === 0x09
+          ? "space before colon in header name"
+          : "invalid character in header name",
+        i,
+      );
     if (i === pos) return fail("empty header name", pos);
+    const name = headerName(buf, pos, i);
     i++;
-    // value: trim OWS both sides
-    while (i < lineEnd && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
-    let ve = lineEnd;
+    // value, possibly continued on folded lines
+    let end = lineEnd;
+    let next = eol + 1;
+    let folded = false;
+    while (next < limit && (buf[next] === 0x20 || buf[next] === 0x09)) {
+      const feol = buf.indexOf(10, next);
+      if (feol === -1 || feol >= limit) return checkPartialHeader(buf, next, limit) ?? -1;
+      folded = true;
+      end = feol > next && buf[feol - 1] === 13 ? feol - 1 : feol;
+      next = feol + 1;
+    }
+    // A complete line with nothing after it yet: the next line may still be a fold.
+    if (next >= limit) return -1;
+    while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+    let ve = end;
     while (ve > i && (buf[ve - 1] === 0x20 || buf[ve - 1] === 0x09)) ve--;
-    for (let j = i; j < ve; j++) {
-      if (VCHAR[buf[j]!] === 0) return fail("invalid character in header value", j);
+    let value: string;
+    if (folded) {
+      let v = "";
+      for (let j = i; j < ve; j++) {
+        const c = buf[j]!;
+        if (c === 13 || c === 10) {
+          // CR only before LF; LF only at a fold.
+          if (c === 13 && buf[j + 1] !== 10) return fail("invalid character in header value", j);
+          v += " ";
+        } else v += String.fromCharCode(c);
+      }
+      value = v;
+    } else {
+      for (let j = i; j < ve; j++) {
+        if (BADVAL[buf[j]!] === 1) return fail("invalid character in header value", j);
+      }
+      value = buf.toString("latin1", i, ve);
     }
     if (headers.names.length >= maxHeaders) return fail("too many headers", pos);
     headers.names.push(name);
-    headers.values.push(buf.toString("latin1", i, ve));
-    pos = eol + 1;
+    headers.values.push(value);
+    pos = next;
   }
-  return null;
+  return -1;
+}
+
+/** An incomplete header line: a failure when what arrived is already invalid, else undefined. */
+function checkPartialHeader(buf: Buffer, pos: number, limit: number): ParseFailure | undefined {
+  let i = pos;
+  if (i < limit && (buf[i] === 0x20 || buf[i] === 0x09)) return undefined;
+  while (i < limit && TCHAR[buf[i]!] === 1) i++;
+  if (i >= limit || buf[i] === 13) return undefined;
+  if (buf[i] === 0x3a) return i === pos ? fail("empty header name", pos) : undefined;
+  return fail(
+    buf[i] === 0x20 || buf[i] === 0x09
+      ? "space before colon in header name"
+      : "invalid character in header name",
+    i,
+  );
 }
 
 export interface HeadLimits {
@@ -169,79 +285,253 @@ export interface HeadLimits {
   maxHeaders: number;
 }
 
+/** HAProxy's request-line parser: the method, then blanks, the target, blanks, the version. */
+interface RequestLine {
+  method: string;
+  uri: string;
+  version: number;
+  proto: string;
+  /** Offset of the line's LF. */
+  eol: number;
+  /** Offset of the line's end (CR or LF). */
+  end: number;
+}
+
+function isBlank(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
 /**
- * Parses a request head from buf[start..]. Returns null when incomplete (and under the
- * limit), a failure, or the head with its length in bytes (from `start`, leading empty
- * lines included).
+ * HAProxy's request-target scan starts with a word-at-a-time skip over bytes it considers
+ * plain (its little-endian fast path), then checks byte by byte. The fast path's arithmetic
+ * lets some non-ASCII bytes through depending on their neighbours; this reproduces it so the
+ * same targets are accepted and refused. Returns where the byte-by-byte check starts.
+ */
+function uriFastPath(buf: Buffer, p: number, end: number): number {
+  while (p + 4 <= end) {
+    let x = (buf.readInt32LE(p) - 0x24242424) | 0;
+    if ((x & 0x80808080) !== 0) break;
+    x = (x - 0x5b5b5b5b) | 0;
+    if ((x & 0x80808080) === 0) break;
+    p += 4;
+  }
+  return p;
+}
+
+/**
+ * Parses the request line from s; `avail` is the end of the received bytes. Returns the line,
+ * null when more bytes are needed (nothing invalid so far), or the failure.
+ */
+function parseRequestLine(buf: Buffer, s: number, avail: number): RequestLine | ParseFailure | null {
+  let lf = buf.indexOf(10, s);
+  if (lf >= avail) lf = -1;
+  const stop = lf === -1 ? avail : lf;
+  let i = s;
+  while (i < stop && TCHAR[buf[i]!] === 1) i++;
+  if (i === stop) return lf === -1 ? null : fail("invalid request method", i);
+  if (i === s || !isBlank(buf[i])) return fail("invalid request method", i);
+  const method = buf.toString("latin1", s, i);
+  while (i < stop && isBlank(buf[i])) i++;
+  if (i === stop) return lf === -1 ? null : fail("empty request target", i);
+  const us = i;
+  i = uriFastPath(buf, i, avail);
+  while (i < stop && URICHAR[buf[i]!] === 1) i++;
+  if (i === stop) return lf === -1 ? null : fail("request line without HTTP version", i);
+  if (!isBlank(buf[i])) {
+    const c = buf[i]!;
+    return fail(c === 13 ? "request line without HTTP version" : "invalid character in request target", i);
+  }
+  const uri = buf.toString("latin1", us, i);
+  while (i < stop && isBlank(buf[i])) i++;
+  if (lf === -1) {
+    // Partial version: check the bytes so far against "HTTP/d.d".
+    const want = "HTTP/";
+    for (let k = 0; i + k < stop && k < 8; k++) {
+      const c = buf[i + k]!;
+      const ok = k < 5 ? c === want.charCodeAt(k) : k === 6 ? c === 0x2e : c >= 0x30 && c <= 0x39;
+      if (!ok) return fail("invalid HTTP version", i + k);
+    }
+    if (stop - i > 9 || (stop - i === 9 && buf[i + 8] !== 13)) return fail("invalid HTTP version", i + 8);
+    return null;
+  }
+  const end = lf > i && buf[lf - 1] === 13 ? lf - 1 : lf;
+  const version = parseVersion(buf, i, end);
+  if (version === -1) return fail("invalid HTTP version", i);
+  return { method, uri, version, proto: protoOf(buf, i, version), eol: lf, end };
+}
+
+/**
+ * Parses a request head from buf[start..]. Returns null when incomplete (and nothing seen so
+ * far is invalid, and it is under the limit), a failure, or the head with its length in
+ * bytes (from `start`, leading empty lines included). Invalid bytes are answered as soon as
+ * they arrive, as HAProxy's incremental parser does.
  */
 export function parseRequestHead(buf: Buffer, start: number, limits: HeadLimits): ParseResult<RequestHead> {
   let s = start;
   // HAProxy skips empty lines before a request line.
   while (s < buf.length && (buf[s] === 13 || buf[s] === 10)) s++;
-  const end = findHeadEnd(buf, s);
-  if (end === -1) {
-    if (buf.length - s > limits.maxHead) return fail("request head too large", start + limits.maxHead);
+  const avail = Math.min(buf.length, s + limits.maxHead);
+  const rl = parseRequestLine(buf, s, avail);
+  if (rl === null) {
+    if (buf.length - s >= limits.maxHead) return fail("request line too long", start + limits.maxHead);
     return null;
   }
-  if (end - s > limits.maxHead) return fail("request head too large", start + limits.maxHead);
-  const eol = buf.indexOf(10, s);
-  let le = eol;
-  if (le > s && buf[le - 1] === 13) le--;
-  // method
-  let i = s;
-  while (i < le && TCHAR[buf[i]!] === 1) i++;
-  if (i === s || i >= le || buf[i] !== 0x20) return fail("invalid request method", i);
-  const method = buf.toString("latin1", s, i);
-  i++;
-  const us = i;
-  while (i < le && URICHAR[buf[i]!] === 1) i++;
-  if (i === us) return fail("empty or invalid request target", i);
-  if (i >= le || buf[i] !== 0x20)
-    return fail(i >= le ? "missing HTTP version" : "invalid character in request target", i);
-  const uri = buf.toString("latin1", us, i);
-  const version = parseVersion(buf, i + 1, le);
-  if (version === -1) return fail("invalid HTTP version", i + 1);
-  if (version === -2) return fail("unsupported HTTP version", i + 1, 505);
+  if ("ok" in rl) return rl;
   const headers: Headers = { names: [], values: [] };
-  const err = parseHeaderLines(buf, eol + 1, end, headers, limits.maxHeaders);
-  if (err) return err;
-  return {
-    ok: true,
-    head: { method, uri, version, line: buf.toString("latin1", s, le), headers },
-    length: end - start,
+  const r = parseHeaderLines(buf, rl.eol + 1, avail, headers, limits.maxHeaders);
+  if (typeof r !== "number") return r;
+  if (r === -1) {
+    if (buf.length - s >= limits.maxHead) return fail("request head too large", start + limits.maxHead);
+    return null;
+  }
+  const head: RequestHead = {
+    method: rl.method,
+    uri: rl.uri,
+    version: rl.version,
+    proto: rl.proto,
+    line: buf.toString("latin1", s, rl.end),
+    headers,
   };
+  const bad = checkRequest(head);
+  if (bad !== null) return fail(bad, s);
+  return { ok: true, head, length: r - start };
 }
 
-/** Parses a response head from buf[start..], same conventions as parseRequestHead. */
+// ---- checks HAProxy's H1 layer makes on a whole request head ------------------------------
+
+const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: "80", https: "443" };
+
+/** `scheme://authority...` of an absolute-form target, or undefined. */
+function absoluteParts(uri: string): { scheme: string; authority: string; rest: string } | undefined {
+  const sep = uri.indexOf("://");
+  if (sep <= 0 || uri.charCodeAt(0) === 47) return undefined;
+  const scheme = uri.slice(0, sep);
+  for (let i = 0; i < scheme.length; i++) {
+    const c = scheme.charCodeAt(i) | 0x20;
+    if (
+      !(
+        (c >= 0x61 && c <= 0x7a) ||
+        (i > 0 && (c === 0x2b || c === 0x2d || c === 0x2e || (c >= 0x30 && c <= 0x39)))
+      )
+    )
+      return undefined;
+  }
+  const from = sep + 3;
+  let end = from;
+  while (end < uri.length && uri[end] !== "/" && uri[end] !== "?" && uri[end] !== "#") end++;
+  return { scheme: scheme.toLowerCase(), authority: uri.slice(from, end), rest: uri.slice(end) };
+}
+
+/** `host:80` -> `host` for an http(s) default port. */
+function withoutDefaultPort(authority: string, scheme: string): string {
+  const port = DEFAULT_PORTS[scheme];
+  if (port === undefined) return authority;
+  const colon = authority.lastIndexOf(":");
+  if (colon === -1 || authority.indexOf("]", colon) !== -1) return authority;
+  return authority.slice(colon + 1) === port ? authority.slice(0, colon) : authority;
+}
+
+function hasToken(h: Headers, name: string, token: string): boolean {
+  for (let i = 0; i < h.names.length; i++) {
+    if (h.names[i] !== name) continue;
+    const v = h.values[i]!;
+    let from = 0;
+    while (from <= v.length) {
+      let comma = v.indexOf(",", from);
+      if (comma === -1) comma = v.length;
+      if (v.slice(from, comma).trim().toLowerCase() === token) return true;
+      from = comma + 1;
+    }
+  }
+  return false;
+}
+
+/**
+ * What HAProxy's H1 layer refuses (400) or rewrites in a parsed request: several Host headers
+ * with different values (identical ones are merged), an absolute-form target whose authority
+ * differs from Host, the default port of an http/https absolute target (removed from the
+ * target and from Host), a WebSocket upgrade without a valid Sec-WebSocket-Key. Returns the
+ * reason of a refusal, or null.
+ */
+function checkRequest(head: RequestHead): string | null {
+  const h = head.headers;
+  let host: string | undefined;
+  for (let i = 0; i < h.names.length; i++) {
+    if (h.names[i] !== "host") continue;
+    if (host === undefined) {
+      host = h.values[i]!;
+      continue;
+    }
+    if (h.values[i] !== host) return "several Host headers with different values";
+    h.names.splice(i, 1);
+    h.values.splice(i, 1);
+    i--;
+  }
+  const c0 = head.uri.charCodeAt(0);
+  if (c0 !== 47 && c0 !== 42 && head.method !== "CONNECT") {
+    const abs = absoluteParts(head.uri);
+    if (abs !== undefined) {
+      const authority = withoutDefaultPort(abs.authority, abs.scheme);
+      if (
+        host !== undefined &&
+        withoutDefaultPort(host, abs.scheme).toLowerCase() !== authority.toLowerCase()
+      )
+        return "absolute target's authority differs from Host";
+      if (authority !== abs.authority) {
+        head.uri = `${head.uri.slice(0, head.uri.indexOf("://") + 3)}${authority}${abs.rest}`;
+        for (let i = 0; i < h.names.length; i++) if (h.names[i] === "host") h.values[i] = authority;
+      }
+    }
+  }
+  if (hasToken(h, "upgrade", "websocket") && hasToken(h, "connection", "upgrade")) {
+    const key = getHeader(h, "sec-websocket-key");
+    if (key === undefined || key.length !== 24) return "WebSocket upgrade without a valid Sec-WebSocket-Key";
+  }
+  return null;
+}
+
+/** Parses a response head from buf[start..], same conventions as parseRequestHead (502s). */
 export function parseResponseHead(buf: Buffer, start: number, limits: HeadLimits): ParseResult<ResponseHead> {
   const s = start;
-  const end = findHeadEnd(buf, s);
-  if (end === -1) {
-    if (buf.length - s > limits.maxHead) return fail("response head too large", s + limits.maxHead, 502);
+  const avail = Math.min(buf.length, s + limits.maxHead);
+  const lf = buf.indexOf(10, s);
+  if (lf === -1 || lf >= avail) {
+    if (buf.length - s >= limits.maxHead) return fail("response head too large", s + limits.maxHead, 502);
     return null;
   }
-  if (end - s > limits.maxHead) return fail("response head too large", s + limits.maxHead, 502);
-  const eol = buf.indexOf(10, s);
-  let le = eol;
-  if (le > s && buf[le - 1] === 13) le--;
-  if (le - s < 12 || buf[s + 8] !== 0x20) return fail("invalid status line", s, 502);
+  const le = lf > s && buf[lf - 1] === 13 ? lf - 1 : lf;
+  if (le - s < 9 || !isBlank(buf[s + 8])) return fail("invalid status line", s, 502);
   const version = parseVersion(buf, s, s + 8);
   if (version < 0) return fail("invalid HTTP version in status line", s, 502);
-  const d0 = buf[s + 9]! - 0x30;
-  const d1 = buf[s + 10]! - 0x30;
-  const d2 = buf[s + 11]! - 0x30;
-  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9)
-    return fail("invalid status code", s + 9, 502);
-  if (le > s + 12 && buf[s + 12] !== 0x20) return fail("invalid status line", s + 12, 502);
-  for (let j = s + 13; j < le; j++) {
-    if (VCHAR[buf[j]!] === 0) return fail("invalid character in reason phrase", j, 502);
+  let i = s + 9;
+  while (i < le && isBlank(buf[i])) i++;
+  const cs = i;
+  let status = 0;
+  while (i < le && buf[i]! >= 0x30 && buf[i]! <= 0x39) {
+    status = status * 10 + (buf[i]! - 0x30);
+    i++;
   }
-  const status = d0 * 100 + d1 * 10 + d2;
-  const reason = le > s + 13 ? buf.toString("latin1", s + 13, le) : "";
+  // HAProxy takes any run of digits; fulcrum refuses codes below 100 (see README).
+  if (i === cs || status < 100 || status > 99999) return fail("invalid status code", cs, 502);
+  if (i < le && !isBlank(buf[i])) return fail("invalid status code", i, 502);
+  const code = buf.toString("latin1", cs, i);
+  while (i < le && isBlank(buf[i])) i++;
+  for (let j = i; j < le; j++) {
+    if (BADVAL[buf[j]!] === 1) return fail("invalid character in reason phrase", j, 502);
+  }
+  const reason = le > i ? buf.toString("latin1", i, le) : "";
   const headers: Headers = { names: [], values: [] };
-  const err = parseHeaderLines(buf, eol + 1, end, headers, limits.maxHeaders);
-  if (err) return { ...err, status: 502 };
-  return { ok: true, head: { version, status, reason, headers }, length: end - start };
+  const r = parseHeaderLines(buf, lf + 1, avail, headers, limits.maxHeaders);
+  if (typeof r !== "number") return { ...r, status: 502 };
+  if (r === -1) {
+    if (buf.length - s >= limits.maxHead) return fail("response head too large", s + limits.maxHead, 502);
+    return null;
+  }
+  return {
+    ok: true,
+    head: { version, proto: protoOf(buf, s, version), status, code, reason, headers },
+    length: r - start,
+  };
 }
 
 // ---- header helpers ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ import type { RetryDecision } from "../balance/retry.js";
 import type { HttpConnMode, ProxyModel } from "../config/model.js";
 import type { BackendRuntime, FrontendRuntime, ServerRuntime } from "../state.js";
 import type { Headers, HeadLimits, RequestHead, ResponseHead } from "./h1.js";
+import type { ReplyOptions } from "./responses.js";
 import type { ServerPool } from "./upstream.js";
 
 /** What is known about a request when choosing where it goes. */
@@ -151,6 +152,15 @@ export interface FrontendPlan {
   route(req: RequestInfo): BackendPlan | undefined;
   /** An error response (HAProxy's built-in page or `errorfile`). */
   errorResponse(status: number): Buffer;
+  /**
+   * A reply the stream makes after the request head was accepted (502/503/504, a deny, a
+   * bad body): the backend's `errorfile` for the status, else the frontend's, else HAProxy's
+   * page, re-serialised; kept alive unless `close`.
+   */
+  reply(
+    status: number,
+    opts: ReplyOptions & { readonly backend?: ProxyModel },
+  ): { readonly bytes: Buffer; readonly closes: boolean };
   /** Emits the log line (null when the proxy does not log). */
   log(rec: ExchangeLog): void;
   /** Whether to log a connection that sent nothing (dontlognull). */

@@ -104,7 +104,7 @@ function builtinMessage(status: number): Message {
  * (unparsable request 400, `timeout http-request` 408, 501): the built-in page verbatim,
  * whatever `errorfile` says. The connection closes after it.
  */
-export function parseErrorResponse(status: 400 | 408 | 501): Buffer {
+export function parseErrorResponse(status: 400 | 408 | 422 | 501): Buffer {
   const m = builtinMessage(status);
   const head =
     `HTTP/1.1 ${status} ${m.reason}\r\nContent-length: ${m.body.length}\r\nCache-Control: no-cache\r\n` +
@@ -155,6 +155,11 @@ export interface ReplyOptions {
   readonly close?: boolean;
   /** Answer to a HEAD request: headers only. */
   readonly head?: boolean;
+  /**
+   * The request was HTTP/1.0: a kept connection is announced with `connection: keep-alive`
+   * (as for an HTTP/1.0 message).
+   */
+  readonly http10?: boolean;
   /** Added after the message's own headers, e.g. `www-authenticate`. */
   readonly extraHeaders?: readonly (readonly [string, string])[];
 }
@@ -164,8 +169,11 @@ function serialise(m: Message, o: ReplyOptions): Buffer {
   let head = `${m.version} ${m.status} ${m.reason}\r\n`;
   for (const [n, v] of m.headers) head += `${n.toLowerCase()}: ${v}\r\n`;
   for (const [n, v] of o.extraHeaders ?? []) head += `${n.toLowerCase()}: ${v}\r\n`;
-  if (m.closes || o.close) head += "connection: close\r\n";
-  else if (m.version === "HTTP/1.0") head += "connection: keep-alive\r\n";
+  // As HAProxy's H1 layer: an HTTP/1.0 message that closes needs no header; one kept open
+  // says so when it or the request is HTTP/1.0.
+  if (m.closes || o.close) {
+    if (m.version !== "HTTP/1.0") head += "connection: close\r\n";
+  } else if (m.version === "HTTP/1.0" || o.http10) head += "connection: keep-alive\r\n";
   head += "\r\n";
   const h = Buffer.from(head, "latin1");
   return o.head ? h : Buffer.concat([h, m.body]);
@@ -226,7 +234,7 @@ export class ErrorReplies {
   /** The bytes to send for `status` (a status without a page gets the 500 page). */
   get(status: number, o: ReplyOptions = {}): Buffer {
     if (o.extraHeaders !== undefined && o.extraHeaders.length > 0) return serialise(this.message(status), o);
-    const key = `${status}:${o.close ? 1 : 0}:${o.head ? 1 : 0}`;
+    const key = `${status}:${o.close ? 1 : 0}:${o.head ? 1 : 0}:${o.http10 ? 1 : 0}`;
     let b = this.cache.get(key);
     if (b === undefined) {
       b = serialise(this.message(status), o);

@@ -49,6 +49,7 @@ export class UpstreamConn {
     socket.on("close", () => this.ended(undefined));
     socket.on("end", () => {
       // Half-close from the server: HTTP/1 has no use for it here; the exchange sees a close.
+      this.serverEnded = true;
       if (!this.owner) this.destroy();
       else this.ended(undefined);
     });
@@ -68,6 +69,19 @@ export class UpstreamConn {
   destroy(): void {
     this.ended(undefined);
   }
+
+  /**
+   * Closes the connection with a reset, as HAProxy closes a server connection it gives up
+   * (no TIME_WAIT left on the proxy's side). A server that already closed gets a plain close.
+   */
+  reset(): void {
+    if (this.closed) return;
+    if (!this.serverEnded && !this.socket.destroyed) this.socket.resetAndDestroy();
+    this.ended(undefined);
+  }
+
+  /** The server sent its FIN. */
+  private serverEnded = false;
 
   /** Puts the connection in its pool for the next request, or closes it. */
   release(): void {

@@ -32,16 +32,59 @@ describe("request head parser", () => {
 
   it.each([
     ["space before colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n"],
-    ["obsolete line folding", "GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"],
     ["bad method", "G(T / HTTP/1.1\r\n\r\n"],
-    ["missing version", "GET /\r\n\r\n"],
+    ["missing version (HTTP/0.9)", "GET /\r\n\r\n"],
     ["bad version", "GET / HTTP/x.1\r\n\r\n"],
-    ["control character in value", "GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n"],
+    ["blank after the version", "GET / HTTP/1.1 \r\n\r\n"],
+    ["bare CR in a value", "GET / HTTP/1.1\r\nA: b\rc\r\n\r\n"],
     ["header without colon", "GET / HTTP/1.1\r\nfoo\r\n\r\n"],
-    ["two spaces", "GET  / HTTP/1.1\r\n\r\n"],
+    ["fragment in the target", "GET /a#b HTTP/1.1\r\n\r\n"],
+    ["non-ASCII in the target", "GET /\xff HTTP/1.1\r\n\r\n"],
+    ["folded first header", "GET / HTTP/1.1\r\n A: b\r\n\r\n"],
+    ["Host headers that differ", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"],
+    ["an absolute target for another host", "GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n"],
+    [
+      "a WebSocket upgrade without its key",
+      "GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+    ],
   ])("rejects %s with 400", (_name, raw) => {
     const r = parseRequestHead(b(raw), 0, limits);
     expect(r).toMatchObject({ ok: false, status: 400 });
+  });
+
+  it("answers an invalid request line before the head is complete, as HAProxy's incremental parser", () => {
+    expect(parseRequestHead(b("G@T / HTTP/1.1\r\n"), 0, limits)).toMatchObject({ ok: false });
+    expect(parseRequestHead(b("GET / HTTP/1.1\r\nHo st"), 0, limits)).toMatchObject({ ok: false });
+    expect(parseRequestHead(b("GET / HTT"), 0, limits)).toBeNull();
+  });
+
+  it("accepts what HAProxy 2.6 forwards: blanks between the parts, control bytes in values, folded lines", () => {
+    const r = parseRequestHead(b("GET\t/  HTTP/1.1\r\nA: b\x01c\r\nB: x\r\n  y\r\n\r\n"), 0, limits);
+    if (!r?.ok) throw new Error("parse failed");
+    expect(r.head.uri).toBe("/");
+    expect(r.head.headers.values).toEqual(["b\x01c", "x    y"]);
+  });
+
+  it("forwards HTTP/1.0 and 0.x as received and every later version as HTTP/1.1", () => {
+    const proto = (v: string) => {
+      const r = parseRequestHead(b(`GET / ${v}\r\n\r\n`), 0, limits);
+      return r?.ok ? [r.head.version, r.head.proto] : r;
+    };
+    expect(proto("HTTP/1.0")).toEqual([10, "HTTP/1.0"]);
+    expect(proto("HTTP/0.9")).toEqual([10, "HTTP/0.9"]);
+    expect(proto("HTTP/1.2")).toEqual([11, "HTTP/1.1"]);
+    expect(proto("HTTP/2.0")).toEqual([11, "HTTP/1.1"]);
+  });
+
+  it("merges identical Host headers and drops an http default port from an absolute target", () => {
+    const r = parseRequestHead(
+      b("GET http://a:80/x HTTP/1.1\r\nHost: a:80\r\nHost: a:80\r\n\r\n"),
+      0,
+      limits,
+    );
+    if (!r?.ok) throw new Error("parse failed");
+    expect(r.head.uri).toBe("http://a/x");
+    expect(r.head.headers.values).toEqual(["a"]);
   });
 
   it("rejects a head larger than the buffer, even before it is complete", () => {
@@ -84,7 +127,7 @@ describe("framing", () => {
       ["content-length", "3"],
       ["transfer-encoding", "chunked"],
     ]);
-    expect(requestFraming(headers, 11)).toEqual({ ok: true, framing: { kind: "chunked" } });
+    expect(requestFraming(headers, 11)).toEqual({ ok: true, framing: { kind: "chunked" }, forceClose: true });
     expect(headers.names).toEqual(["transfer-encoding"]);
   });
 
@@ -102,21 +145,43 @@ describe("framing", () => {
       ["content-length", "3"],
       ["content-length", "3"],
     ]);
-    expect(requestFraming(same, 11)).toEqual({ ok: true, framing: { kind: "length", length: 3 } });
+    expect(requestFraming(same, 11)).toMatchObject({ ok: true, framing: { kind: "length", length: 3 } });
     expect(same.names).toEqual(["content-length"]);
   });
 
-  it("rejects a Transfer-Encoding that does not end with chunked", () => {
-    expect(requestFraming(h([["transfer-encoding", "chunked, gzip"]]), 11).ok).toBe(false);
+  it("rejects a Transfer-Encoding that does not end with chunked (400) or has other codings (422)", () => {
+    expect(requestFraming(h([["transfer-encoding", "chunked, gzip"]]), 11)).toMatchObject({ status: 400 });
+    expect(requestFraming(h([["transfer-encoding", "gzip, chunked"]]), 11)).toMatchObject({ status: 422 });
+    expect(requestFraming(h([["transfer-encoding", ""]]), 11)).toMatchObject({ status: 400 });
+  });
+
+  it("forwards a single Content-Length as written and closes after chunked HTTP/1.0", () => {
+    const one = h([["content-length", "007"]]);
+    expect(requestFraming(one, 11)).toMatchObject({ ok: true, framing: { kind: "length", length: 7 } });
+    expect(one.values).toEqual(["007"]);
+    expect(requestFraming(h([["transfer-encoding", "chunked"]]), 10)).toMatchObject({ forceClose: true });
   });
 
   it("has no body for HEAD, 204 and 304 and reads until close without a length", () => {
-    expect(responseFraming(h([["content-length", "10"]]), 200, "HEAD")).toEqual({
+    expect(responseFraming(h([["content-length", "10"]]), 200, "HEAD", 11)).toMatchObject({
       ok: true,
       framing: { kind: "none" },
     });
-    expect(responseFraming(h([]), 304, "GET")).toEqual({ ok: true, framing: { kind: "none" } });
-    expect(responseFraming(h([]), 200, "GET")).toEqual({ ok: true, framing: { kind: "close" } });
+    expect(responseFraming(h([]), 304, "GET", 11)).toMatchObject({ ok: true, framing: { kind: "none" } });
+    expect(responseFraming(h([]), 200, "GET", 11)).toMatchObject({ ok: true, framing: { kind: "close" } });
+  });
+
+  it("drops Content-Length and Transfer-Encoding from a 204 and refuses other codings (502)", () => {
+    const h204 = h([
+      ["content-length", "0"],
+      ["x", "1"],
+    ]);
+    responseFraming(h204, 204, "GET", 11);
+    expect(h204.names).toEqual(["x"]);
+    expect(responseFraming(h([["transfer-encoding", "gzip, chunked"]]), 200, "GET", 11)).toMatchObject({
+      ok: false,
+      status: 502,
+    });
   });
 });
 
@@ -144,13 +209,37 @@ describe("chunked decoder", () => {
     expect(r.result).toEqual({ done: true, consumed: 33 });
   });
 
-  it("gives the same output whatever the split of the input", () => {
-    const input = "a\r\n0123456789\r\n5\r\nhello\r\n0\r\n\r\n";
-    const whole = decode(input).out;
-    for (let i = 1; i < input.length; i++) expect(decode(input, i).out).toBe(whole);
+  it("re-chunks what one read brought into one chunk with an upper-case size, as HAProxy", () => {
+    const r = decode("a\r\n0123456789\r\n0005\r\nhello\r\n0\r\n\r\n");
+    expect(r.out).toBe("F\r\n0123456789hello\r\n0\r\n\r\n");
   });
 
-  it.each(["x\r\n", "3\r\nabcd\r\n", "123456789\r\n", "-1\r\n"])("rejects the invalid chunk %j", (input) => {
-    expect(decode(input).result).toHaveProperty("error");
+  it("forwards the same payload whatever the split of the input", () => {
+    const input = "a\r\n0123456789\r\n5\r\nhello\r\n0\r\nT: 1\r\n\r\n";
+    const payload = (out: string) => {
+      let p = "";
+      let rest = out;
+      for (;;) {
+        const eol = rest.indexOf("\r\n");
+        const size = Number.parseInt(rest.slice(0, eol), 16);
+        if (size === 0) return { p, trailers: rest.slice(eol + 2) };
+        p += rest.slice(eol + 2, eol + 2 + size);
+        rest = rest.slice(eol + 4 + size);
+      }
+    };
+    const whole = payload(decode(input).out);
+    expect(whole).toEqual({ p: "0123456789hello", trailers: "t: 1\r\n\r\n" });
+    for (let i = 1; i < input.length; i++) expect(payload(decode(input, i).out)).toEqual(whole);
   });
+
+  it("emits nothing of a read that holds a malformed chunk, not even the valid chunks before it", () => {
+    expect(decode("2\r\nab\r\nzz\r\n")).toMatchObject({ out: "", result: { error: "invalid chunk size" } });
+  });
+
+  it.each(["x\r\n", "3\r\nabcd\r\n", "10000000000000\r\n", "-1\r\n", " 1\r\n"])(
+    "rejects the invalid chunk %j",
+    (input) => {
+      expect(decode(input).result).toHaveProperty("error");
+    },
+  );
 });

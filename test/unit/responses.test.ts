@@ -133,12 +133,19 @@ describe("errorfile", () => {
     );
   });
 
-  it("keeps an HTTP/1.0 file's version and says keep-alive when the connection stays", () => {
+  it("keeps an HTTP/1.0 file's version: keep-alive when the connection stays, no header when it closes", () => {
     expect(replies.get(400).toString("latin1")).toBe(
       "HTTP/1.0 400 Bad\r\ncontent-type: text/plain\r\ncontent-length: 4\r\nconnection: keep-alive\r\n\r\nbad\n",
     );
     expect(replies.get(400, { close: true }).toString("latin1")).toBe(
-      "HTTP/1.0 400 Bad\r\ncontent-type: text/plain\r\ncontent-length: 4\r\nconnection: close\r\n\r\nbad\n",
+      "HTTP/1.0 400 Bad\r\ncontent-type: text/plain\r\ncontent-length: 4\r\n\r\nbad\n",
+    );
+  });
+
+  it("says keep-alive on a built-in page kept open for an HTTP/1.0 client", () => {
+    expect(errorReply(503, { http10: true }).toString("latin1")).toContain("connection: keep-alive\r\n");
+    expect(errorReply(503, { http10: true, close: true }).toString("latin1")).toContain(
+      "connection: close\r\n",
     );
   });
 
