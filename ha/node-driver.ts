@@ -74,7 +74,11 @@ export interface HaOptions {
 }
 
 export interface MasterPeriod {
-  /** Wall-clock ms: when bindFrontends was called, and when unbindFrontends returned. */
+  /**
+   * Wall-clock ms: when the frontends were listening (read right after binding), and when
+   * serving ended (read right before the listeners closed or, in an orderly hand-over, right
+   * before the release, which ends the drain). A peer can only bind or acquire after that.
+   */
   readonly from: number;
   readonly to: number | undefined;
   readonly epoch: number;
@@ -344,6 +348,8 @@ export class HaNode {
     this.loop.disable();
     this.wantBound = false;
     await this.reconcile();
+    this.drainUntil = Number.NEGATIVE_INFINITY;
+    this.endPeriod(Date.now());
     await this.shared.flush(mode === "graceful" ? 1000 : 200);
     this.shared.stop();
     await this.link.close({ flush: true });
@@ -467,6 +473,7 @@ export class HaNode {
         await this.whenUnbound(Math.min(1000, this.model.leaseTime));
         // From the moment the release leaves, the peer may serve: the drain ends first.
         this.drainUntil = Number.NEGATIVE_INFINITY;
+        this.endPeriod(Date.now());
         return this.dispatch(this.lease.release(a.epoch));
       case "clear-lease":
         return this.dispatch(this.lease.clear(a.node, a.epoch));
@@ -583,7 +590,6 @@ export class HaNode {
         if (this.wantBound) {
           await this.resyncing;
           if (!this.wantBound) continue;
-          const from = Date.now();
           try {
             await handle.bindFrontends();
           } catch (err) {
@@ -597,34 +603,42 @@ export class HaNode {
             this.retryBind();
             break;
           }
+          // Read once the frontends listen: a peer that held the port had closed it by then.
+          const from = Date.now();
           this.bound = true;
           this.bindComplained = false;
           this.bindDelay = 10;
+          this.endPeriod(from);
           this.periods.push({ from, to: undefined, epoch: this.state.epoch });
           if (this.periods.length > 100) this.periods.shift();
           this.say("info", `serving as MASTER from ${from} (epoch ${this.state.epoch})`);
         } else {
+          // Read before closing: the listeners close synchronously in unbindFrontends(), and
+          // nothing is served between this line and the close.
+          const closedAt = Date.now();
           try {
             await handle.unbindFrontends();
           } catch (err) {
             this.say("warn", `unbinding the frontends failed: ${errMessage(err)}`);
           }
           this.bound = false;
-          const to = Date.now();
-          const last = this.periods.at(-1);
-          if (last !== undefined && last.to === undefined) {
-            this.periods[this.periods.length - 1] = { ...last, to };
-            this.say(
-              "info",
-              `stopped serving as MASTER at ${to} (served from ${last.from}, epoch ${last.epoch})`,
-            );
-          }
+          // An orderly hand-over still answers on accepted connections until the release: its
+          // period ends there (act "release").
+          if (!(this.clock() < this.drainUntil)) this.endPeriod(closedAt);
         }
       }
     } finally {
       this.binding = false;
     }
     if (this.wantBound !== this.bound && this.bindRetry === undefined) void this.reconcile();
+  }
+
+  /** Closes the open MASTER period, if any, at wall-clock `to`, with its log line. */
+  private endPeriod(to: number): void {
+    const last = this.periods.at(-1);
+    if (last === undefined || last.to !== undefined || this.bound) return;
+    this.periods[this.periods.length - 1] = { ...last, to };
+    this.say("info", `stopped serving as MASTER at ${to} (served from ${last.from}, epoch ${last.epoch})`);
   }
 
   private retryBind(): void {
