@@ -15,17 +15,17 @@
  * Needs `npm run build` first (dist/cli/main.js), like every CLI test.
  */
 import { writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { type Agent, request } from "node:http";
 import { join } from "node:path";
 import { onTestFailed, onTestFinished } from "vitest";
 import { type EchoServer, startEcho } from "../helpers/echo.js";
 import {
-  freePort,
   isGone,
   type Proc,
   type RedisServer,
   runCli,
   spawnCli,
+  stablePort,
   startRedis,
   tempDir,
   waitFor,
@@ -159,7 +159,8 @@ export class Pair {
 
   /** Starts `fulcrum proxy -db -f FILE -L name` and waits until its stats listener answers. */
   async start(name: NodeName, cfgPath = this.cfgPath): Promise<RunningNode> {
-    const proc = spawnCli(["proxy", "-db", "-f", cfgPath, "-L", name]);
+    // -d: foreground with debug lines, among them each request the serve gate turned away.
+    const proc = spawnCli(["proxy", "-d", "-f", cfgPath, "-L", name]);
     onTestFinished(() => proc.stop(1000));
     const node: RunningNode = { name, proc, log: () => proc.stderr() + proc.stdout() };
     this.nodes.set(name, node);
@@ -292,9 +293,10 @@ export async function startPair(opts: PairOptions = {}, shared?: { redis?: Redis
   const pair = new Pair(
     `pair${seq}_${process.pid}`,
     redis,
-    await freePort(),
-    { lb1: await freePort(), lb2: await freePort() },
-    { lb1: await freePort(), lb2: await freePort() },
+    // Ports bound later (the service port only by a MASTER): outside the ephemeral range.
+    await stablePort(),
+    { lb1: await stablePort(), lb2: await stablePort() },
+    { lb1: await stablePort(), lb2: await stablePort() },
     web,
     opts,
     dir.path,
@@ -344,9 +346,10 @@ export function get(
   path: string,
   headers: Record<string, string> = {},
   timeout = 1000,
+  agent: Agent | false = false,
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path, headers, agent: false, timeout }, (res) => {
+    const req = request({ host: "127.0.0.1", port, path, headers, agent, timeout }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (d: string) => {
@@ -501,6 +504,30 @@ export function masterPeriods(node: string, log: string, end: number): Period[] 
     if (stop !== null && last !== undefined && last.from === Number(stop[2])) last.to = Number(stop[1]);
   }
   return out;
+}
+
+/** The epoch of a node process's last MASTER period (0: it never served). */
+export function lastEpoch(node: RunningNode): number {
+  return masterPeriods(node.name, node.log(), 0).at(-1)?.epoch ?? 0;
+}
+
+/** The node's serve gate closed a connection whose request had arrived (a -d debug line). */
+export const GATE_REFUSED = /refused: this node is not the active one/;
+
+/**
+ * An orderly hand-over (SIGUSR1, preempt) fails no request the client had sent: the old MASTER
+ * turned none away at its serve gate, and at most one failed at all. That one is the race no
+ * process can close: a connection the kernel completed in the instant the listener closed is
+ * reset with it (nothing can accept it any more); with a request every 10 ms it is rare.
+ */
+export function assertOrderlyHandOver(oldMaster: RunningNode, failedSent: readonly Answer[]): void {
+  const refused = oldMaster
+    .log()
+    .split("\n")
+    .filter((l) => GATE_REFUSED.test(l));
+  if (refused.length > 0)
+    throw new Error(`${oldMaster.name} turned sent requests away:\n${refused.join("\n")}`);
+  if (failedSent.length > 1) throw new Error(`requests already sent failed: ${JSON.stringify(failedSent)}`);
 }
 
 export function assertNeverTwoMasters(ps: readonly Period[]): void {

@@ -46,7 +46,8 @@ describe("HA pair of real proxy nodes: what the operator sees", () => {
       what: "lb1 to hear lb2 as BACKUP",
     });
     const lb1 = await pair.view("lb1");
-    expect(lb1).toMatchObject({ node: "lb1", role: "MASTER", priority: 150, epoch: 1, mismatch: false });
+    expect(lb1).toMatchObject({ node: "lb1", role: "MASTER", priority: 150, mismatch: false });
+    expect(lb1.epoch).toBeGreaterThan(0);
     expect(lb1.peer).toMatchObject({ name: "lb2", role: "BACKUP" });
     expect(lb1.peer?.advertAge).toMatch(/^0\.\ds ago$/);
     const lb2 = await pair.view("lb2");
@@ -66,7 +67,9 @@ describe("HA pair of real proxy nodes: what the operator sees", () => {
     pair.signal("lb1", "SIGKILL");
     await pair.ended("lb1");
     await pair.expectRoles({ lb2: "MASTER" });
-    expect(await pair.view("lb2")).toMatchObject({ role: "MASTER", epoch: 2 });
+    const lb2now = await pair.view("lb2");
+    expect(lb2now.role).toBe("MASTER");
+    expect(lb2now.epoch).toBeGreaterThan(lb1.epoch);
     await waitFor(
       async () => Number(fields((await pair.ctl("lb2", "show ha")).stdout).peer_last_advert_ms) > 500,
       {

@@ -29,6 +29,38 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   return addr.port;
 }
 
+/**
+ * A free port below the kernel's ephemeral range, for a port bound long after it is chosen (an
+ * HA standby binds the service port only when it becomes MASTER). freePort()'s ports come from
+ * the ephemeral range, where every outgoing connection and port-0 bind of every test running
+ * meanwhile picks its local port: one of them may take the port first (EADDRINUSE).
+ */
+export async function stablePort(host = "127.0.0.1"): Promise<number> {
+  const low = 20_000;
+  const high = await ephemeralLow();
+  for (let i = 0; i < 200; i++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    const srv: Server = createServer();
+    const ok = await new Promise<boolean>((res) => {
+      srv.once("error", () => res(false));
+      srv.listen(port, host, () => res(true));
+    });
+    if (ok) {
+      await new Promise<void>((res) => srv.close(() => res()));
+      return port;
+    }
+  }
+  throw new Error(`no free port between ${low} and ${high}`);
+}
+
+/** First port of the kernel's ephemeral range (32768 when unknown). */
+async function ephemeralLow(): Promise<number> {
+  const { readFile } = await import("node:fs/promises");
+  const text = await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8").catch(() => "");
+  const low = Number(text.trim().split(/\s+/)[0]);
+  return Number.isInteger(low) && low > 21_000 ? low : 32_768;
+}
+
 export interface WaitOptions {
   /** Give up after this many ms (default 5000). */
   timeout?: number;
