@@ -64,6 +64,7 @@ describe("HA pair of real proxy nodes: failover (takeover bind, one host)", () =
       what: "lb2 to retry binding",
     });
     expect(c.answers.filter((a) => a.lb === "lb2")).toEqual([]);
+    expect((await pair.view("lb2")).role).toBe("MASTER");
     pair.node("lb1").proc.kill("SIGCONT");
     await c.served("lb2", 10, at);
     await pair.expectRoles({ lb1: "BACKUP", lb2: "MASTER" });
