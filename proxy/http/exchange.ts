@@ -57,62 +57,88 @@ function splitUri(uri: string): { path: string; query: string } {
   return q === -1 ? { path: s, query: "" } : { path: s.slice(0, q), query: s.slice(q + 1) };
 }
 
-/** Connection header tokens other than close/keep-alive, in their original spelling. */
-function connectionTokens(h: Headers): {
+/** What the Connection headers of a message ask for. */
+interface ConnectionInfo {
   close: boolean;
   keepAlive: boolean;
   upgrade: boolean;
-  others: string[];
-} {
-  const r = { close: false, keepAlive: false, upgrade: false, others: [] as string[] };
-  for (let i = 0; i < h.names.length; i++) {
-    if (h.names[i] !== "connection") continue;
-    for (const part of h.values[i]!.split(",")) {
-      const t = part.trim();
-      if (!t) continue;
-      const l = t.toLowerCase();
-      if (l === "close") r.close = true;
-      else if (l === "keep-alive") r.keepAlive = true;
-      else {
-        if (l === "upgrade") r.upgrade = true;
-        r.others.push(t);
-      }
-    }
-  }
-  return r;
 }
 
-/** Replaces the Connection header(s) by `value` at the first one's place (removed when empty). */
-function setConnection(h: Headers, others: string[], add: string | null): void {
-  const tokens = add ? [...others, add] : others;
-  let first = -1;
-  for (let i = h.names.length - 1; i >= 0; i--) {
-    if (h.names[i] === "connection") {
-      if (first !== -1) {
-        h.names.splice(first, 1);
-        h.values.splice(first, 1);
+function tokenIs(v: string, from: number, to: number, word: string): boolean {
+  while (from < to && (v.charCodeAt(from) === 0x20 || v.charCodeAt(from) === 0x09)) from++;
+  while (to > from && (v.charCodeAt(to - 1) === 0x20 || v.charCodeAt(to - 1) === 0x09)) to--;
+  if (to - from !== word.length) return false;
+  for (let i = 0; i < word.length; i++) {
+    if ((v.charCodeAt(from + i) | 0x20) !== word.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * Reads the Connection headers' tokens into `out`. With `strip`, removes `close` and
+ * `keep-alive` from them in place, dropping a header left empty, as HAProxy's H1 layer does
+ * before it appends its own `connection` line (see appendConnection).
+ */
+function connectionTokens(h: Headers, out: ConnectionInfo, strip: boolean): ConnectionInfo {
+  out.close = false;
+  out.keepAlive = false;
+  out.upgrade = false;
+  const names = h.names;
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] !== "connection") continue;
+    const v = h.values[i]!;
+    let kept = "";
+    let changed = false;
+    let from = 0;
+    while (from <= v.length) {
+      let comma = v.indexOf(",", from);
+      if (comma === -1) comma = v.length;
+      if (tokenIs(v, from, comma, "close")) {
+        out.close = true;
+        changed = true;
+      } else if (tokenIs(v, from, comma, "keep-alive")) {
+        out.keepAlive = true;
+        changed = true;
+      } else {
+        if (tokenIs(v, from, comma, "upgrade")) out.upgrade = true;
+        const t = v.slice(from, comma).trim();
+        if (t !== "") kept = kept === "" ? t : `${kept}, ${t}`;
+        else changed = true;
       }
-      first = i;
+      from = comma + 1;
     }
+    if (!strip || !changed) continue;
+    if (kept === "") {
+      names.splice(i, 1);
+      h.values.splice(i, 1);
+      i--;
+    } else h.values[i] = kept;
   }
-  if (first === -1) {
-    if (tokens.length > 0) {
-      h.names.push("connection");
-      h.values.push(tokens.join(", "));
+  return out;
+}
+
+/** HAProxy's own `connection` line goes after every other header. */
+function appendConnection(h: Headers, token: string | null): void {
+  if (token === null) return;
+  h.names.push("connection");
+  h.values.push(token);
+}
+
+/**
+ * `TE` as HAProxy's H1 layer forwards it (both ways): kept only as `te: trailers` when it
+ * lists `trailers`, removed otherwise.
+ */
+function filterTe(h: Headers): void {
+  const names = h.names;
+  for (let i = names.length - 1; i >= 0; i--) {
+    if (names[i] !== "te") continue;
+    const v = h.values[i]!;
+    const at = v.toLowerCase().indexOf("trailers");
+    if (at !== -1 && (v.length === at + 8 || v.charCodeAt(at + 8) === 0x2c)) h.values[i] = "trailers";
+    else {
+      names.splice(i, 1);
+      h.values.splice(i, 1);
     }
-    return;
-  }
-  if (tokens.length === 0) {
-    h.names.splice(first, 1);
-    h.values.splice(first, 1);
-  } else if (others.length === 0 && add) {
-    // Only our own token: HAProxy appends its connection header at the end.
-    h.names.splice(first, 1);
-    h.values.splice(first, 1);
-    h.names.push("connection");
-    h.values.push(add);
-  } else {
-    h.values[first] = tokens.join(", ");
   }
 }
 
@@ -137,6 +163,8 @@ export class Exchange implements UpstreamOwner {
   private headBytes = "";
   private clientWantsClose = false;
   private upgradeRequested = false;
+  /** Scratch for connectionTokens (one per exchange, reused for the request and the response). */
+  private readonly connInfo: ConnectionInfo = { close: false, keepAlive: false, upgrade: false };
   /** The client connection closes after this exchange whatever else says (CL+TE, chunked 1.0). */
   private forceClose = false;
   /** The server connection too (chunked HTTP/1.0 request). */
@@ -229,7 +257,7 @@ export class Exchange implements UpstreamOwner {
     }
     this.reqDecoder = createDecoder(f.framing);
     this.reqDone = this.reqDecoder === null;
-    const tokens = connectionTokens(h.headers);
+    const tokens = connectionTokens(h.headers, this.connInfo, false);
     this.clientWantsClose = h.version >= 11 ? tokens.close : !tokens.keepAlive;
     this.upgradeRequested =
       (tokens.upgrade && headerIndex(h.headers, "upgrade") !== -1) || h.method === "CONNECT";
@@ -476,7 +504,8 @@ export class Exchange implements UpstreamOwner {
       headers.names.push(ff.header);
       headers.values.push(this.info.srcIp);
     }
-    const tokens = connectionTokens(headers);
+    connectionTokens(headers, this.connInfo, true);
+    filterTe(headers);
     // As HAProxy's H1 layer: an upgrade keeps its own tokens only; a closing HTTP/1.1 request
     // says close (an HTTP/1.0 one needs nothing); a kept HTTP/1.0 one says keep-alive.
     const serverClose =
@@ -485,7 +514,7 @@ export class Exchange implements UpstreamOwner {
     if (this.upgradeRequested) token = null;
     else if (serverClose) token = h.version >= 11 ? "close" : null;
     else if (h.version < 11) token = "keep-alive";
-    setConnection(headers, tokens.others, token);
+    appendConnection(headers, token);
     this.headBytes = `${h.method} ${h.uri} ${h.proto}\r\n${serialiseHeaders(headers)}`;
     this.phase = Phase.Headers;
     this.tSent = this.conn.node.now();
@@ -694,14 +723,15 @@ export class Exchange implements UpstreamOwner {
       }
     }
     this.serverCookie = this.be!.rewriteResponse(this.info, res, this.server!, this.choice!);
-    const tokens = connectionTokens(res.headers);
+    const tokens = connectionTokens(res.headers, this.connInfo, true);
+    filterTe(res.headers);
     const fe = this.conn.fe;
     const mode = fe.connMode === "close" || this.be!.connMode === "close" ? "close" : "keep-alive";
     this.keepClient =
       mode === "keep-alive" &&
       !this.clientWantsClose &&
       !this.forceClose &&
-      !f.forceClose &&
+      !(f.forceClose && res.version < 11) &&
       f.framing.kind !== "close" &&
       !this.conn.node.stopping;
     const serverKeeps = res.version >= 11 ? !tokens.close : tokens.keepAlive;
@@ -721,7 +751,7 @@ export class Exchange implements UpstreamOwner {
     } else if (res.version < 11 || this.head.version < 11) {
       add = "keep-alive";
     }
-    setConnection(res.headers, tokens.others, add);
+    appendConnection(res.headers, add);
     const bytes = `${res.proto} ${res.code} ${res.reason}\r\n${serialiseHeaders(res.headers)}`;
     this.resBytes += bytes.length;
     this.resStarted = true;
@@ -925,8 +955,11 @@ export class Exchange implements UpstreamOwner {
 
   /** A bad request body after the head went to the server: HAProxy's 400, then close. */
   private failClose(status: number, who: string, phase: Phase, why: string): void {
+    this.gentleServerClose = true; // HAProxy shuts the server side down (FIN) here, no reset
     this.fail(status, who, phase, why, true);
   }
+
+  private gentleServerClose = false;
 
   /** Whether the client connection can carry another request after a reply made here. */
   private keepsClientAfterReply(): boolean {
@@ -992,6 +1025,7 @@ export class Exchange implements UpstreamOwner {
       up.socket.setTimeout(0);
       if (this.blockedOnClient) up.socket.resume();
       if (keep) up.release();
+      else if (this.gentleServerClose) up.destroy();
       else up.reset();
     }
     if (this.taken) {
