@@ -91,8 +91,8 @@ export class FrontendImpl implements FrontendPlan {
     this.logger = out.httpLogger(cfg);
   }
 
-  private compileRule(r: ProxyModel["httpRequestRules"][number]): CompiledRule {
-    const pred = r.cond ? compileCondition(r.cond, this.cfg.acls) : null;
+  private compileRule(r: ProxyModel["httpRequestRules"][number], acls = this.cfg.acls): CompiledRule {
+    const pred = r.cond ? compileCondition(r.cond, acls) : null;
     switch (r.action) {
       case "use-service":
         return { pred, stop: false, run: () => this.out.prometheus(this.node) };
@@ -109,9 +109,35 @@ export class FrontendImpl implements FrontendPlan {
       }
       case "allow":
         return { pred, stop: true, run: () => null };
-      default:
-        // Header rewrites happen in the exchange; they never answer locally.
-        return { pred: () => false, stop: false, run: () => null };
+      case "set-header":
+      case "add-header": {
+        // Rules rewrite the request in place, so later rules and use_backend see the change.
+        const name = r.name.toLowerCase();
+        const value = r.value;
+        const replace = r.action === "set-header";
+        return {
+          pred,
+          stop: false,
+          run: (req) => {
+            const h = req.head.headers;
+            if (replace) removeAll(h, name);
+            h.names.push(name);
+            h.values.push(value);
+            return null;
+          },
+        };
+      }
+      case "del-header": {
+        const name = r.name.toLowerCase();
+        return {
+          pred,
+          stop: false,
+          run: (req) => {
+            removeAll(req.head.headers, name);
+            return null;
+          },
+        };
+      }
     }
   }
 
@@ -138,20 +164,39 @@ export class FrontendImpl implements FrontendPlan {
       const failed = this.monitorFail.some((p) => p(ctx));
       return this.out.monitorResponse(this.cfg, failed, req.head.method === "HEAD", this.closesAfter(req));
     }
-    if (this.rules.length > 0) {
-      const ctx = this.aclContext(req);
-      for (const r of this.rules) {
-        if (r.pred !== null && !r.pred(ctx)) continue;
-        if (r.stop) break;
-        const res = r.run(req);
-        if (res !== null) return res;
-      }
+    return this.runRules(this.rules, req);
+  }
+
+  /** Evaluates http-request rules in order: the first answer ends it, `allow` stops it. */
+  private runRules(rules: readonly CompiledRule[], req: RequestInfo, backend?: BackendImpl): LocalResponse | null {
+    if (rules.length === 0) return null;
+    const ctx = this.aclContext(req, backend);
+    for (const r of rules) {
+      if (r.pred !== null && !r.pred(ctx)) continue;
+      if (r.stop) break;
+      const res = r.run(req);
+      if (res !== null) return res;
     }
     return null;
   }
 
+  private readonly backendRules = new Map<BackendPlan, readonly CompiledRule[]>();
+
+  /** A separate backend's own http-request rules, compiled once per backend. */
+  private rulesOf(backend: BackendPlan): readonly CompiledRule[] {
+    let rules = this.backendRules.get(backend);
+    if (rules === undefined) {
+      rules =
+        backend.cfg === this.cfg ? [] : backend.cfg.httpRequestRules.map((r) => this.compileRule(r, backend.cfg.acls));
+      this.backendRules.set(backend, rules);
+    }
+    return rules;
+  }
+
   /** After routing: the backend's `stats uri` (HAProxy answers stats in the backend). */
   interceptBackend(req: RequestInfo, backend: BackendPlan): LocalResponse | null {
+    const answered = this.runRules(this.rulesOf(backend), req, backend as BackendImpl);
+    if (answered !== null) return answered;
     const stats = backend.cfg.stats;
     if (stats !== undefined && isStatsRequest(stats, req.head.method, req.head.uri)) {
       return this.out.statsResponse(this.node, backend.cfg, req, this.closesAfter(req));
@@ -216,5 +261,14 @@ export class FrontendImpl implements FrontendPlan {
 
   log(rec: ExchangeLog): void {
     this.logger(rec);
+  }
+}
+
+function removeAll(h: { names: string[]; values: string[] }, name: string): void {
+  for (let i = h.names.length - 1; i >= 0; i--) {
+    if (h.names[i] === name) {
+      h.names.splice(i, 1);
+      h.values.splice(i, 1);
+    }
   }
 }

@@ -456,6 +456,11 @@ export const CASES: Record<string, Cases> = {
       },
       {
         section: "frontend",
+        lines: "http-request set-header X-Client %[src]",
+        error: "log-format expressions in header values ('%[src]') are not supported yet",
+      },
+      {
+        section: "frontend",
         lines: "http-request use-service lua.hello",
         error: "service 'lua.hello' is not supported yet",
       },

@@ -68,6 +68,18 @@ function backendName(ctx: KwCtx, name: string | undefined): string {
   return name;
 }
 
+/**
+ * A header value of `set-header`/`add-header`. HAProxy reads it as a log-format string;
+ * fulcrum takes plain text (`%%` is a literal `%`) and refuses the expressions it does not
+ * evaluate yet rather than sending them verbatim.
+ */
+function headerValue(ctx: KwCtx, value: string): string {
+  if (/%(?!%)/.test(value.replace(/%%/g, ""))) {
+    fail(ctx, `log-format expressions in header values ('${value}') are not supported yet`, "write a plain value; %% is a literal %");
+  }
+  return value.replace(/%%/g, "%");
+}
+
 function headerName(ctx: KwCtx, name: string | undefined): string {
   if (name === undefined || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
     fail(ctx, `expects a header name, got '${name ?? ""}'`);
@@ -111,7 +123,7 @@ const HTTP_REQUEST_ACTIONS: ReadonlyMap<string, ActionParser> = new Map<string, 
     (ctx, args, cond) => {
       exactly(ctx, args, 2, "http-request set-header <name> <value> [if|unless <cond>]");
       return withCond(
-        { action: "set-header" as const, name: headerName(ctx, args[0]), value: args[1]!, loc: ctx.loc },
+        { action: "set-header" as const, name: headerName(ctx, args[0]), value: headerValue(ctx, args[1]!), loc: ctx.loc },
         cond,
       );
     },
@@ -121,7 +133,7 @@ const HTTP_REQUEST_ACTIONS: ReadonlyMap<string, ActionParser> = new Map<string, 
     (ctx, args, cond) => {
       exactly(ctx, args, 2, "http-request add-header <name> <value> [if|unless <cond>]");
       return withCond(
-        { action: "add-header" as const, name: headerName(ctx, args[0]), value: args[1]!, loc: ctx.loc },
+        { action: "add-header" as const, name: headerName(ctx, args[0]), value: headerValue(ctx, args[1]!), loc: ctx.loc },
         cond,
       );
     },
