@@ -168,7 +168,11 @@ export class FrontendImpl implements FrontendPlan {
   }
 
   /** Evaluates http-request rules in order: the first answer ends it, `allow` stops it. */
-  private runRules(rules: readonly CompiledRule[], req: RequestInfo, backend?: BackendImpl): LocalResponse | null {
+  private runRules(
+    rules: readonly CompiledRule[],
+    req: RequestInfo,
+    backend?: BackendImpl,
+  ): LocalResponse | null {
     if (rules.length === 0) return null;
     const ctx = this.aclContext(req, backend);
     for (const r of rules) {
@@ -187,7 +191,9 @@ export class FrontendImpl implements FrontendPlan {
     let rules = this.backendRules.get(backend);
     if (rules === undefined) {
       rules =
-        backend.cfg === this.cfg ? [] : backend.cfg.httpRequestRules.map((r) => this.compileRule(r, backend.cfg.acls));
+        backend.cfg === this.cfg
+          ? []
+          : backend.cfg.httpRequestRules.map((r) => this.compileRule(r, backend.cfg.acls));
       this.backendRules.set(backend, rules);
     }
     return rules;

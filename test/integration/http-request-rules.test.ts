@@ -42,7 +42,10 @@ describe("http-request rules", () => {
   });
 
   it("set-header replaces every occurrence, add-header appends, del-header removes, in order", async () => {
-    const r = await rawRequest(port, "GET /x HTTP/1.1\r\nHost: a\r\nX-Via: old\r\nX-Debug: 1\r\nX-Via: older\r\nConnection: close\r\n\r\n");
+    const r = await rawRequest(
+      port,
+      "GET /x HTTP/1.1\r\nHost: a\r\nX-Via: old\r\nX-Debug: 1\r\nX-Via: older\r\nConnection: close\r\n\r\n",
+    );
     expect(r.text).toMatch(/^HTTP\/1\.1 200/);
     const seen = echo.requests.at(-1)!;
     expect(seen).toContain("\r\nx-via: fulcrum 100%\r\n");

@@ -45,7 +45,9 @@ describe("web-demo with Redis Sentinel", () => {
     const lines: string[] = [];
     const logger: Logger = { info: (l) => lines.push(l), warn: (l) => lines.push(l) };
     const webs = await Promise.all(
-      ["web1", "web2"].map((name) => startWebDemo({ name, store: "redis", redisUrl: url, secret: "s", port: 0, logger })),
+      ["web1", "web2"].map((name) =>
+        startWebDemo({ name, store: "redis", redisUrl: url, secret: "s", port: 0, logger }),
+      ),
     );
     for (const w of webs) onTestFinished(() => w.stop());
     const [web1, web2] = webs as [(typeof webs)[0], (typeof webs)[0]];
@@ -54,7 +56,11 @@ describe("web-demo with Redis Sentinel", () => {
     expect(health.json()).toEqual({ server: "web1", store: "redis", redis: "up" });
     const u = new User("sentinel-user");
     expect((await u.login(web1.url)).status).toBe(303);
-    expect((await u.whoami(web2.url)).json()).toMatchObject({ server: "web2", user: "sentinel-user", visits: 1 });
+    expect((await u.whoami(web2.url)).json()).toMatchObject({
+      server: "web2",
+      user: "sentinel-user",
+      visits: 1,
+    });
     expect(lines.filter((l) => l.includes("DOWN"))).toEqual([]);
   });
 

@@ -75,7 +75,11 @@ function backendName(ctx: KwCtx, name: string | undefined): string {
  */
 function headerValue(ctx: KwCtx, value: string): string {
   if (/%(?!%)/.test(value.replace(/%%/g, ""))) {
-    fail(ctx, `log-format expressions in header values ('${value}') are not supported yet`, "write a plain value; %% is a literal %");
+    fail(
+      ctx,
+      `log-format expressions in header values ('${value}') are not supported yet`,
+      "write a plain value; %% is a literal %",
+    );
   }
   return value.replace(/%%/g, "%");
 }
@@ -123,7 +127,12 @@ const HTTP_REQUEST_ACTIONS: ReadonlyMap<string, ActionParser> = new Map<string, 
     (ctx, args, cond) => {
       exactly(ctx, args, 2, "http-request set-header <name> <value> [if|unless <cond>]");
       return withCond(
-        { action: "set-header" as const, name: headerName(ctx, args[0]), value: headerValue(ctx, args[1]!), loc: ctx.loc },
+        {
+          action: "set-header" as const,
+          name: headerName(ctx, args[0]),
+          value: headerValue(ctx, args[1]!),
+          loc: ctx.loc,
+        },
         cond,
       );
     },
@@ -133,7 +142,12 @@ const HTTP_REQUEST_ACTIONS: ReadonlyMap<string, ActionParser> = new Map<string, 
     (ctx, args, cond) => {
       exactly(ctx, args, 2, "http-request add-header <name> <value> [if|unless <cond>]");
       return withCond(
-        { action: "add-header" as const, name: headerName(ctx, args[0]), value: headerValue(ctx, args[1]!), loc: ctx.loc },
+        {
+          action: "add-header" as const,
+          name: headerName(ctx, args[0]),
+          value: headerValue(ctx, args[1]!),
+          loc: ctx.loc,
+        },
         cond,
       );
     },
