@@ -313,8 +313,12 @@ describe.skipIf(!HAVE_HAPROXY)("option httplog side by side with haproxy 2.6", (
           .join("\n");
       expect(b.length, `haproxy:\n${show(a)}\nfulcrum:\n${show(b)}`).toBe(a.length);
       a.forEach((line, k) => {
+        // `ac` (process-wide connections) also counts the stats-socket connection `idle()`
+        // used, which HAProxy may not have finished closing when the next request arrives:
+        // it is compared as "at least the frontend's count", the rest field by field.
         const masked = (g: HttpLogFields) => ({
           ...g,
+          ac: Number(g.ac) >= Number(g.fc) ? "ok" : `${g.ac} < fc ${g.fc}`,
           ...Object.fromEntries((sc.mask ?? []).map((f) => [f, "*"])),
         });
         expect(diffLines(masked(line), masked(b[k]!)), `haproxy:\n${show(a)}\nfulcrum:\n${show(b)}`).toEqual(
