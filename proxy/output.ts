@@ -153,7 +153,12 @@ export class NodeOutput {
   }
 }
 
-/** A small Prometheus exposition of the counters HAProxy's exporter also has. */
+/**
+ * A small Prometheus exposition of the counters HAProxy's exporter also has, under its metric
+ * names. Written here rather than with prom-client: the values already live in the node's
+ * counters (a registry would copy them), the text format is a few lines, and prom-client's
+ * asynchronous `metrics()` does not fit the synchronous intercept step of the request path.
+ */
 function prometheusText(node: ProxyNode): string {
   const lines: string[] = [];
   const metric = (name: string, help: string, type: string, rows: [string, number][]) => {
