@@ -87,6 +87,8 @@ export interface StickTable {
   readonly size: number;
   readonly expire: Duration;
   readonly loc: SourceLoc;
+  /** Written as HAProxy 1.4's `appsession` (its URL-parameter rules apply). */
+  appsession?: true;
 }
 
 /** Either a log target or `log global` (the global targets, known once all is read). */

@@ -160,6 +160,7 @@ class Finisher {
       requestLearn,
       prefix: false,
       mode,
+      ...(t.appsession ? { appsession: true as const } : {}),
       size: t.size,
       loc: t.loc,
     };

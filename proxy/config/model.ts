@@ -160,6 +160,12 @@ export interface LearnedSessionConfig {
    * `cookie-only` (modern stick rules without urlp).
    */
   readonly mode: "path-parameters" | "query-string" | "cookie-only";
+  /**
+   * Written as `appsession`: HAProxy 1.4 compared the URL parameter name without case (Java's
+   * `;jsessionid=` finds `JSESSIONID`) and looked at GET, HEAD and POST only; HAProxy 2.6's
+   * `stick match urlp()` compares it exactly, whatever the method.
+   */
+  readonly appsession?: true;
   /** Most entries kept (`stick-table ... size`); appsession gives 1m (1048576). */
   readonly size?: number;
   readonly loc: SourceLoc;

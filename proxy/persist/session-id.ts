@@ -6,14 +6,16 @@
  * - the client's `Cookie: NAME=value` (same comparison), every occurrence in order, so that
  *   the first one the table knows can be used;
  * - a path parameter `;name=value` (`mode path-parameters`, the default) or a query
- *   parameter `name=value` (`mode query-string`), name compared case-insensitively, the last
- *   one in the URL first, only on GET, HEAD and POST;
+ *   parameter `name=value` (`mode query-string`), the last one in the URL first; written as
+ *   `appsession`, the name is compared case-insensitively and only on GET, HEAD and POST
+ *   (HAProxy 1.4), written as `stick match urlp()` exactly and on every method (HAProxy 2.6,
+ *   compared side by side);
  * ids are cut to `len` characters. With `prefix`, NAME only has to start the cookie name and
  * the id is what follows the prefix (`ASPSESSIONIDXX=v` -> `XX=v`).
  */
 import type { LearnedSessionConfig } from "../config/model.js";
 
-type IdRules = Pick<LearnedSessionConfig, "cookie" | "len" | "prefix" | "mode">;
+type IdRules = Pick<LearnedSessionConfig, "cookie" | "len" | "prefix" | "mode" | "appsession">;
 
 /** The id a name=value pair carries for us, or undefined. */
 function idFromPair(rules: IdRules, name: string, value: string, caseless: boolean): string | undefined {
@@ -63,27 +65,32 @@ const URL_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "POST"]);
 
 /** The session id in the request target's path parameters (or query string), if any. */
 export function idFromUrl(rules: IdRules, method: string, target: string): string | undefined {
-  if (!URL_METHODS.has(method)) return undefined;
+  const legacy = rules.appsession === true;
+  if (legacy && !URL_METHODS.has(method)) return undefined;
   const pathParams = rules.mode === "path-parameters";
   const first = target.indexOf(pathParams ? ";" : "?");
   if (first < 0) return undefined;
   let end = target.length;
-  if (pathParams) {
+  // urlp(C,;) reads to the end of the target (a query string is part of the last value).
+  if (pathParams && legacy) {
     const q = target.indexOf("?", first);
     if (q >= 0) end = q;
   }
   const sep = pathParams ? ";" : "&";
-  // The last parameter is looked at first, as HAProxy 1.4 scanned backwards.
-  const params = target
-    .slice(first + 1, end)
-    .split(sep)
-    .reverse();
+  // appsession: the last parameter is looked at first, as HAProxy 1.4 scanned backwards;
+  // urlp(): the first one wins, `&` separating parameters too.
+  const params = legacy
+    ? target
+        .slice(first + 1, end)
+        .split(sep)
+        .reverse()
+    : target.slice(first + 1, end).split(/[;&]/);
   for (const p of params) {
     const eq = p.indexOf("=");
     if (eq < 0 && !rules.prefix) continue;
     const name = eq < 0 ? p : p.slice(0, eq);
     const value = eq < 0 ? "" : p.slice(eq + 1);
-    const id = idFromPair(rules, name, value, true);
+    const id = idFromPair(rules, name, value, legacy);
     if (id !== undefined) return id;
   }
   return undefined;

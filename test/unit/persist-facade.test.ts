@@ -29,6 +29,7 @@ const learned: LearnedSessionConfig = {
   requestLearn: false,
   prefix: false,
   mode: "path-parameters",
+  appsession: true,
   loc,
 };
 

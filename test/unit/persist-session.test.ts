@@ -88,11 +88,12 @@ describe("the learned-session table", () => {
   });
 });
 
-const rules: Pick<LearnedSessionConfig, "cookie" | "len" | "prefix" | "mode"> = {
+const rules: Pick<LearnedSessionConfig, "cookie" | "len" | "prefix" | "mode" | "appsession"> = {
   cookie: "JSESSIONID",
   len: 52,
   prefix: false,
   mode: "path-parameters",
+  appsession: true,
 };
 
 describe("finding the session id (HAProxy 1.4 appsession rules)", () => {
@@ -118,6 +119,15 @@ describe("finding the session id (HAProxy 1.4 appsession rules)", () => {
     expect(idFromUrl(rules, "PUT", "/a;jsessionid=Z9")).toBeUndefined();
     expect(idFromUrl(rules, "GET", "/a;x=1;jsessionid=first;jsessionid=last")).toBe("last");
     expect(idFromUrl(rules, "GET", "/a?jsessionid=q")).toBeUndefined();
+  });
+
+  it("with stick match urlp(C,;) as HAProxy 2.6: exact name, any method, the first one wins", () => {
+    const modern = { ...rules, appsession: undefined };
+    expect(idFromUrl(modern, "GET", "/a;jsessionid=abc")).toBeUndefined();
+    expect(idFromUrl(modern, "PUT", "/a;JSESSIONID=Z9")).toBe("Z9");
+    expect(idFromUrl(modern, "GET", "/a;JSESSIONID=first;JSESSIONID=last")).toBe("first");
+    expect(idFromUrl(modern, "GET", "/a;x=1&JSESSIONID=amp")).toBe("amp");
+    expect(idFromUrl(modern, "GET", "/a;JSESSIONID=v?q=1")).toBe("v?q=1");
   });
 
   it("mode query-string looks in the query instead", () => {

@@ -87,6 +87,7 @@ export const LEGACY_ROWS: readonly KeywordRow[] = [
     parse: (ctx, args) => {
       const lines = rewriteOrFail(ctx, appsessionToStick(args));
       for (const words of lines) ctx.dispatch(words);
+      if (ctx.proxy.stickTable) ctx.proxy.stickTable.appsession = true;
       ctx.warn(
         `'appsession' was removed in HAProxy 1.6; fulcrum keeps its meaning (learned-session persistence), use ${renderLines(lines)} instead`,
       );
