@@ -64,6 +64,9 @@ export class ProxyNode {
       stopping: false,
       now,
       clients: new Set(),
+      connectionClosed: () => {
+        if (this.held.length > 0) this.admitHeld();
+      },
       ...(opts.debug ? { debug: opts.debug } : {}),
       alert: (line) => opts.notice?.(line, "ALERT"),
     };
@@ -208,17 +211,55 @@ export class ProxyNode {
   private accept(fe: FrontendImpl, socket: Socket): void {
     socket.on("error", () => undefined); // replaced by the connection's handler below
     const ctx = this.ctx;
-    if (ctx.stopping || ctx.actconn >= ctx.maxconn || (fe.cfg.maxconn > 0 && fe.rt.conns >= fe.cfg.maxconn)) {
+    if (ctx.stopping) {
       socket.destroy();
       return;
     }
+    if (this.full(fe)) {
+      // HAProxy stops accepting at maxconn (global or the frontend's): the connection waits in
+      // the listen backlog, its request unread, until a slot frees. Held here, unread, it waits
+      // the same way.
+      socket.pause();
+      this.held.push({ fe, socket });
+      return;
+    }
     new ClientConnection(socket, fe, ctx);
+  }
+
+  /** Connections accepted over maxconn, waiting (unread) for a slot, oldest first. */
+  private readonly held: { readonly fe: FrontendImpl; readonly socket: Socket }[] = [];
+
+  private full(fe: FrontendImpl): boolean {
+    const ctx = this.ctx;
+    return ctx.actconn >= ctx.maxconn || (fe.cfg.maxconn > 0 && fe.rt.conns >= fe.cfg.maxconn);
+  }
+
+  /** A client connection ended: start the held ones that now fit. */
+  private admitHeld(): void {
+    const held = this.held;
+    for (let i = 0; i < held.length; ) {
+      const h = held[i]!;
+      if (h.socket.destroyed || this.ctx.stopping) {
+        held.splice(i, 1);
+        if (!h.socket.destroyed) h.socket.destroy();
+        continue;
+      }
+      if (this.full(h.fe)) {
+        if (this.ctx.actconn >= this.ctx.maxconn) return;
+        i++;
+        continue;
+      }
+      held.splice(i, 1);
+      new ClientConnection(h.socket, h.fe, this.ctx);
+      h.socket.resume();
+    }
   }
 
   /** Stops at once: listeners, connections, checks (SIGTERM / SIGINT). */
   async stop(): Promise<void> {
     this.ctx.stopping = true;
     await this.closeAll();
+    for (const h of this.held.splice(0)) h.socket.destroy();
     for (const c of [...this.ctx.clients]) c.close();
     for (const be of this.backends.values()) be.stop();
     await this.out.close();
@@ -238,6 +279,7 @@ export class ProxyNode {
       await new Promise((r) => setTimeout(r, 20));
       for (const c of [...this.ctx.clients]) if (c.isIdle()) c.close();
     }
+    for (const h of this.held.splice(0)) h.socket.destroy();
     for (const c of [...this.ctx.clients]) c.close();
     for (const be of this.backends.values()) be.stop();
     await this.out.close();

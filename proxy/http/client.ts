@@ -323,6 +323,7 @@ export class ClientConnection {
     this.node.actconn--;
     this.fe.rt.conns--;
     this.fe.rt.counters.scur--;
+    this.node.connectionClosed?.();
   }
 
   /**

@@ -181,6 +181,8 @@ export interface NodeContext {
   serveGate?: () => boolean;
   /** A bug caught at a connection's edge (logged as an ALERT; the node goes on). */
   alert?(line: string): void;
+  /** A client connection ended (a connection held over maxconn may start). */
+  connectionClosed?(): void;
   /** Every open client connection, so a stop can close them. */
   readonly clients: Set<{ close(): void; isIdle(): boolean }>;
 }
