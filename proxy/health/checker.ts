@@ -231,7 +231,11 @@ function probe(
     finished = true;
     clearTimeout(timer);
     sockets.delete(sock);
-    sock.destroy();
+    // HAProxy closes a check connection with a reset (no TIME_WAIT left per check).
+    if (!sock.destroyed) {
+      if (connected) sock.resetAndDestroy();
+      else sock.destroy();
+    }
     done(o);
   };
 
