@@ -338,6 +338,7 @@ export class BackendImpl implements BackendPlan {
     const s = this.rt.servers.find((x) => x.cfg.name === server);
     if (!s) throw new Error(`no such server '${server}' in backend '${this.cfg.name}'`);
     s.effectiveWeight = weight;
+    s.userWeight = weight;
     this.balancer.onServerStateChange();
     return s;
   }

@@ -172,6 +172,8 @@ export interface ServerRuntime {
   admin: AdminState;
   /** Effective weight now (slowstart ramps it). */
   effectiveWeight: number;
+  /** The weight the operator gave (`weight`, or `set server ... weight`); the CSV's uweight. */
+  userWeight?: number;
   /** Requests currently being served by this server (for maxconn and leastconn). */
   active: number;
   counters: Counters;

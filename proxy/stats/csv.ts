@@ -115,9 +115,17 @@ function addr(s: ServerModel): string {
   return s.host.includes(":") ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`;
 }
 
-function usableWeight(servers: readonly ServerRuntime[], backup: boolean): number {
+const effective = (s: ServerRuntime) => s.effectiveWeight;
+/** The weight the operator set, whatever a slowstart ramp makes of it now. */
+const userWeight = (s: ServerRuntime) => s.userWeight ?? s.cfg.weight;
+
+function usableWeight(
+  servers: readonly ServerRuntime[],
+  backup: boolean,
+  weight: (s: ServerRuntime) => number,
+): number {
   let w = 0;
-  for (const s of servers) if (s.cfg.backup === backup && isUsable(s)) w += s.effectiveWeight;
+  for (const s of servers) if (s.cfg.backup === backup && isUsable(s)) w += weight(s);
   return w;
 }
 
@@ -128,10 +136,10 @@ function countUsable(servers: readonly ServerRuntime[], backup: boolean): number
 }
 
 /** Backend weight: the active servers' if any is usable, else the backups'. */
-function backendWeight(be: BackendRuntime): number {
+function backendWeight(be: BackendRuntime, weight: (s: ServerRuntime) => number = effective): number {
   return countUsable(be.servers, false) > 0
-    ? usableWeight(be.servers, false)
-    : usableWeight(be.servers, true);
+    ? usableWeight(be.servers, false, weight)
+    : usableWeight(be.servers, true, weight);
 }
 
 /** A backend with servers is UP while one of them can take traffic; one without is UP. */
@@ -264,8 +272,9 @@ export const COLUMNS: readonly Column[] = [
   col(
     "weight",
     null,
-    (x) => backendWeight(x.be),
-    (x) => x.sv.effectiveWeight,
+    // HAProxy prints the effective weight rounded up (a slowstart ramp runs in 1/16 steps).
+    (x) => Math.ceil(backendWeight(x.be)),
+    (x) => Math.ceil(x.sv.effectiveWeight),
   ),
   col(
     "act",
@@ -515,8 +524,8 @@ export const COLUMNS: readonly Column[] = [
   col(
     "uweight",
     null,
-    (x) => backendWeight(x.be),
-    (x) => x.sv.effectiveWeight,
+    (x) => backendWeight(x.be, userWeight),
+    (x) => userWeight(x.sv),
   ),
   col("agg_server_status", null, zero, null),
   col("agg_server_check_status", null, zero, null),
