@@ -48,6 +48,7 @@ export class FrontendImpl implements FrontendPlan {
   readonly limits: FrontendPlan["limits"];
   readonly timeouts: FrontendPlan["timeouts"];
   readonly logNull: boolean;
+  readonly logging: boolean;
   private readonly node: ProxyNode;
   private readonly out: NodeOutput;
   private readonly monitorUri: string | undefined;
@@ -89,6 +90,8 @@ export class FrontendImpl implements FrontendPlan {
         ? node.backends.get(cfg.name)
         : undefined;
     this.logger = out.httpLogger(cfg);
+    // The same rule as NodeOutput.httpLogger: targets and `option httplog` (or tcplog).
+    this.logging = cfg.logs.length > 0 && (cfg.options.httplog || cfg.options.tcplog);
   }
 
   private compileRule(r: ProxyModel["httpRequestRules"][number], acls = this.cfg.acls): CompiledRule {

@@ -7,6 +7,7 @@
 import type { Socket } from "node:net";
 import { countStatus } from "../state.js";
 import { countRequest, countSession } from "../stats/meter.js";
+import { Deadline } from "./deadline.js";
 import { Exchange } from "./exchange.js";
 import { type ParseFailure, parseRequestHead } from "./h1.js";
 import type { ExchangeLog, FrontendPlan, NodeContext } from "./plan.js";
@@ -38,7 +39,11 @@ export class ClientConnection {
   private exchange: Exchange | null = null;
   /** When the current request's first byte arrived (or the connection was accepted). */
   private requestStart: number;
-  private timer: NodeJS.Timeout | null = null;
+  /** The wait for a request head (`timeout http-request` / `http-keep-alive` / `client`). */
+  private readonly headTimer = new Deadline(() => this.onHeadTimeout());
+  /** `timeout client` while an exchange waits on the client (a body, a blocked write). */
+  private readonly clientTimer = new Deadline(() => this.clientTimeout?.());
+  private clientTimeout: (() => void) | null = null;
   private timerWhy: "request" | "keepalive" | "client" = "request";
   /** Requests served on this connection. */
   private served = 0;
@@ -92,19 +97,17 @@ export class ClientConnection {
   }
 
   private setTimer(ms: number | undefined): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = ms === undefined ? null : setTimeout(() => this.onHeadTimeout(), ms);
+    this.clientTimer.disarm();
+    if (ms === undefined) this.headTimer.disarm();
+    else this.headTimer.arm(ms);
   }
 
   clearTimer(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.headTimer.disarm();
+    this.clientTimer.disarm();
   }
 
   private onHeadTimeout(): void {
-    this.timer = null;
     if (this.state !== State.Head) return;
     const partial = this.buf !== null && this.buf.length > 0;
     if (!partial && this.served > 0) {
@@ -318,7 +321,8 @@ export class ClientConnection {
   private release(): void {
     if (this.released) return;
     this.released = true;
-    this.clearTimer();
+    this.headTimer.stop();
+    this.clientTimer.stop();
     this.node.clients.delete(this);
     this.node.actconn--;
     this.fe.rt.conns--;
@@ -337,7 +341,8 @@ export class ClientConnection {
 
   close(): void {
     if (this.state !== State.Closed) this.state = State.Closed;
-    this.clearTimer();
+    this.headTimer.stop();
+    this.clientTimer.stop();
     if (!this.socket.destroyed) this.socket.destroy();
   }
 
@@ -352,8 +357,10 @@ export class ClientConnection {
   /** Arms `timeout client` while the exchange waits on the client (body or a blocked write). */
   armClientTimeout(onTimeout: () => void): void {
     const ms = this.fe.timeouts.client;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = ms === undefined ? null : setTimeout(onTimeout, ms);
+    this.headTimer.disarm();
+    this.clientTimeout = onTimeout;
+    if (ms === undefined) this.clientTimer.disarm();
+    else this.clientTimer.arm(ms);
   }
 
   /** Called by the exchange when it is over. */

@@ -126,8 +126,8 @@ export interface ExchangeLog {
   backendQueue: number;
   requestLine: string;
   badRequest: boolean;
-  requestHeaders?: Headers;
-  responseHeaders?: Headers;
+  requestHeaders?: Headers | undefined;
+  responseHeaders?: Headers | undefined;
   actconn: number;
   feconn: number;
   beconn: number;
@@ -163,6 +163,8 @@ export interface FrontendPlan {
   ): { readonly bytes: Buffer; readonly closes: boolean };
   /** Emits the log line (null when the proxy does not log). */
   log(rec: ExchangeLog): void;
+  /** Whether `log` writes anything (a record is built only then). */
+  readonly logging: boolean;
   /** Whether to log a connection that sent nothing (dontlognull). */
   readonly logNull: boolean;
   /** Requests wait for the HA serve gate (false for `keep-bound` frontends). */

@@ -6,6 +6,7 @@
  * connection from one request to the next costs no listener churn.
  */
 import { connect, type Socket } from "node:net";
+import { Deadline } from "./deadline.js";
 
 export interface UpstreamOwner {
   onServerData(conn: UpstreamConn, data: Buffer): void;
@@ -25,12 +26,17 @@ export class UpstreamConn {
   /** True once it has carried a request (a reused connection may have been closed by the server). */
   used = false;
   closed = false;
-  private idleTimer: NodeJS.Timeout | null = null;
+  /** Closes an idle pooled connection after the pool's idle time. */
+  private readonly idleTimer = new Deadline(() => this.destroy(), true);
+  /** `timeout server` (or `timeout tunnel`): no byte either way for that long. */
+  private readonly ioTimer = new Deadline(() => this.owner?.onServerTimeout(this));
+  private ioMs = 0;
 
   constructor(socket: Socket, pool: ServerPool) {
     this.socket = socket;
     this.pool = pool;
     socket.on("data", (d: Buffer) => {
+      if (this.ioMs > 0) this.ioTimer.arm(this.ioMs);
       const o = this.owner;
       if (o === null) {
         this.destroy(); // a server speaking on an idle connection: drop it
@@ -43,8 +49,10 @@ export class UpstreamConn {
         this.destroy();
       }
     });
-    socket.on("drain", () => this.owner?.onServerDrain(this));
-    socket.on("timeout", () => this.owner?.onServerTimeout(this));
+    socket.on("drain", () => {
+      if (this.ioMs > 0) this.ioTimer.arm(this.ioMs);
+      this.owner?.onServerDrain(this);
+    });
     socket.on("error", (err) => this.ended(err));
     socket.on("close", () => this.ended(undefined));
     socket.on("end", () => {
@@ -58,7 +66,8 @@ export class UpstreamConn {
   private ended(err: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    this.clearIdle();
+    this.idleTimer.stop();
+    this.ioTimer.stop();
     this.pool.forget(this);
     const o = this.owner;
     this.owner = null;
@@ -91,16 +100,26 @@ export class UpstreamConn {
   }
 
   armIdle(ms: number): void {
-    this.clearIdle();
-    this.idleTimer = setTimeout(() => this.destroy(), ms);
-    this.idleTimer.unref();
+    this.idleTimer.arm(ms);
   }
 
   clearIdle(): void {
-    if (this.idleTimer) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = null;
-    }
+    this.idleTimer.disarm();
+  }
+
+  /**
+   * Arms the inactivity timeout (`timeout server`, or `timeout tunnel`): re-armed by every
+   * byte received and every drained write; 0 turns it off.
+   */
+  setIoTimeout(ms: number): void {
+    this.ioMs = ms;
+    if (ms > 0) this.ioTimer.arm(ms);
+    else this.ioTimer.disarm();
+  }
+
+  /** Bytes written to the server: the inactivity timeout starts again. */
+  activity(): void {
+    if (this.ioMs > 0) this.ioTimer.arm(this.ioMs);
   }
 }
 
