@@ -227,16 +227,16 @@ export interface ScriptedServer {
   port: number;
   /** Raw bytes received, per connection, in order. */
   conns: string[];
-  /** Each request head received (with its empty line) and the connection it came on. */
-  requests: { conn: number; head: string }[];
+  /** Each request received: head (with its empty line), body, and the connection it came on. */
+  requests: { conn: number; head: string; body: string }[];
   /** Connections closed by the proxy with a reset. */
   resets: number;
   close(): Promise<void>;
 }
 
 export async function scriptedServer(
-  reply: (head: string, conn: number) => string | (string | number)[] | null,
-  opts: { endAfter?: boolean } = {},
+  reply: (head: string, conn: number, body: string) => string | (string | number)[] | null,
+  opts: { endAfter?: boolean; onHead?: (head: string) => string | null } = {},
 ): Promise<ScriptedServer> {
   const sockets = new Set<Socket>();
   const s: ScriptedServer = { port: 0, conns: [], requests: [], resets: 0, close: async () => undefined };
@@ -249,7 +249,26 @@ export async function scriptedServer(
       if (e.code === "ECONNRESET") s.resets++;
     });
     let pending = "";
+    let headSeen = false;
     sock.setEncoding("latin1");
+    const send = (head: string, r: string | (string | number)[] | null) => {
+      if (r === null) return;
+      const parts = typeof r === "string" ? [r] : r;
+      let i = 0;
+      const next = (): void => {
+        if (sock.destroyed) return;
+        while (i < parts.length) {
+          const p = parts[i++]!;
+          if (typeof p === "number") {
+            setTimeout(next, p);
+            return;
+          }
+          sock.write(Buffer.from(p, "latin1"));
+        }
+        if (opts.endAfter || /[?&]_(connclose|nolength|http10)/.test(head.split("\r\n", 1)[0]!)) sock.end();
+      };
+      next();
+    };
     sock.on("data", (d: string) => {
       s.conns[id] += d;
       pending += d;
@@ -257,25 +276,27 @@ export async function scriptedServer(
         const he = pending.indexOf("\r\n\r\n");
         if (he === -1) return;
         const head = pending.slice(0, he);
-        pending = "";
-        s.requests.push({ conn: id, head: `${head}\r\n\r\n` });
-        const r = reply(head, id);
-        if (r === null) continue;
-        const parts = typeof r === "string" ? [r] : r;
-        let i = 0;
-        const next = (): void => {
-          if (sock.destroyed) return;
-          while (i < parts.length) {
-            const p = parts[i++]!;
-            if (typeof p === "number") {
-              setTimeout(next, p);
-              return;
-            }
-            sock.write(Buffer.from(p, "latin1"));
-          }
-          if (opts.endAfter || /[?&]_(connclose|nolength|http10)/.test(head.split("\r\n", 1)[0]!)) sock.end();
-        };
-        next();
+        if (!headSeen) {
+          headSeen = true;
+          const interim = opts.onHead?.(head);
+          if (interim) sock.write(Buffer.from(interim, "latin1"));
+        }
+        const rest = pending.slice(he + 4);
+        let bodyLen = 0;
+        const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+        if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+          const end = chunkedEnd(rest);
+          if (end === -1) return;
+          bodyLen = end;
+        } else if (cl) {
+          bodyLen = Number(cl[1]);
+          if (rest.length < bodyLen) return;
+        }
+        const body = rest.slice(0, bodyLen);
+        pending = rest.slice(bodyLen);
+        headSeen = false;
+        s.requests.push({ conn: id, head: `${head}\r\n\r\n`, body });
+        send(head, reply(head, id, body));
       }
     });
   });
@@ -289,6 +310,23 @@ export async function scriptedServer(
       srv.close(() => r());
     });
   return s;
+}
+
+/** Where a chunked body ends in `s` (after its trailers), or -1 while incomplete. */
+function chunkedEnd(s: string): number {
+  let at = 0;
+  for (;;) {
+    const eol = s.indexOf("\r\n", at);
+    if (eol === -1) return -1;
+    const size = Number.parseInt(s.slice(at, eol), 16);
+    if (Number.isNaN(size)) return -1;
+    if (size === 0) {
+      const end = s.indexOf("\r\n\r\n", eol - 2);
+      return end === -1 ? -1 : end + 4;
+    }
+    at = eol + 2 + size + 2;
+    if (at > s.length) return -1;
+  }
 }
 
 /** Echo servers stopped after the test file. */
