@@ -231,6 +231,8 @@ export interface ScriptedServer {
   requests: { conn: number; head: string; body: string }[];
   /** Connections closed by the proxy with a reset. */
   resets: number;
+  /** Indexes of the connections that are closed. */
+  closed: Set<number>;
   close(): Promise<void>;
 }
 
@@ -239,12 +241,23 @@ export async function scriptedServer(
   opts: { endAfter?: boolean; onHead?: (head: string) => string | null } = {},
 ): Promise<ScriptedServer> {
   const sockets = new Set<Socket>();
-  const s: ScriptedServer = { port: 0, conns: [], requests: [], resets: 0, close: async () => undefined };
+  const s: ScriptedServer = {
+    port: 0,
+    conns: [],
+    requests: [],
+    resets: 0,
+    closed: new Set(),
+    close: async () => undefined,
+  };
   const srv: Server = createServer({ allowHalfOpen: true }, (sock) => {
     const id = s.conns.length;
     s.conns.push("");
     sockets.add(sock);
-    sock.on("close", () => sockets.delete(sock));
+    sock.on("close", () => {
+      sockets.delete(sock);
+      s.closed.add(id);
+    });
+    sock.on("end", () => sock.end());
     sock.on("error", (e: NodeJS.ErrnoException) => {
       if (e.code === "ECONNRESET") s.resets++;
     });
