@@ -372,10 +372,11 @@ export async function proxy(
   const marks = [...new Set([...cfg.matchAll(/@PORT(\d+)/g)].map((m) => Number(m[1])))].sort((a, b) => a - b);
   const ports: number[] = [];
   let text = cfg;
-  for (const m of marks) {
+  // Longest marks first, so that @PORT1 does not eat the start of @PORT11.
+  for (const m of [...marks].reverse()) {
     const p = await freePort();
     ports[m] = p;
-    text = text.replaceAll(`@PORT${m}`, String(p));
+    text = text.replace(new RegExp(`@PORT${m}(?!\\d)`, "g"), String(p));
   }
   const proc =
     UNDER_TEST === "haproxy"
