@@ -140,6 +140,8 @@ export class ClientConnection {
         return;
       }
       if (ex.wantsRequestBody()) {
+        // `timeout client` is an inactivity timeout: body bytes start it again.
+        this.clientTimer.extend();
         const rest = ex.onClientBody(d, 0);
         if (rest !== null) this.hold(rest);
         return;

@@ -36,6 +36,11 @@ export class Deadline {
     this.start(ms);
   }
 
+  /** Re-arms with the last duration if armed (activity on an inactivity timeout). */
+  extend(): void {
+    if (this.due !== 0) this.arm(this.ms);
+  }
+
   /** No expiry until armed again (the timer object is kept for the next arm). */
   disarm(): void {
     this.due = 0;

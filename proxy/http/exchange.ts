@@ -622,7 +622,7 @@ export class Exchange implements UpstreamOwner {
     if (this.blockedOnClient) {
       this.blockedOnClient = false;
       this.conn.clearTimer();
-      this.up?.socket.resume();
+      this.up?.resumeReads();
     }
   }
 
@@ -815,7 +815,7 @@ export class Exchange implements UpstreamOwner {
     // Strings here are latin1 (head bytes as received, chunk sizes, trailers).
     if (!sock.write(piece, "latin1") && !this.blockedOnClient) {
       this.blockedOnClient = true;
-      this.up?.socket.pause();
+      this.up?.pauseReads();
       this.conn.armClientTimeout(() => this.abort("c", "client timeout while sending the response"));
     }
   }

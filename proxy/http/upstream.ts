@@ -117,6 +117,20 @@ export class UpstreamConn {
     else this.ioTimer.disarm();
   }
 
+  /**
+   * The client is slow: stop reading the server, and stop `timeout server` meanwhile (HAProxy
+   * does not wait on a server whose data it cannot forward yet).
+   */
+  pauseReads(): void {
+    this.socket.pause();
+    this.ioTimer.disarm();
+  }
+
+  resumeReads(): void {
+    this.socket.resume();
+    if (this.ioMs > 0) this.ioTimer.arm(this.ioMs);
+  }
+
   /** Bytes written to the server: the inactivity timeout starts again. */
   activity(): void {
     if (this.ioMs > 0) this.ioTimer.arm(this.ioMs);

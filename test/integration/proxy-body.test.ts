@@ -437,7 +437,8 @@ describe("bodies streamed with backpressure", () => {
       });
       s.on("error", reject);
     });
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
+      s.once("close", () => reject(new Error(`the proxy closed the upload after ${sent} bytes`)));
       const pump = () => {
         while (sent < GB) {
           sent += chunk.length;
