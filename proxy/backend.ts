@@ -7,6 +7,8 @@
 
 import { type Balancer, createBalancer } from "./balance/index.js";
 import { decideRetry, type RetryDecision } from "./balance/retry.js";
+import { slowstartApplies } from "./balance/slowstart.js";
+import { startWarmup, stopWarmup } from "./balance/warmup.js";
 import type { ProxyModel } from "./config/model.js";
 import { type Checks, startChecks } from "./health/checker.js";
 import { initialHealth } from "./health/state.js";
@@ -325,8 +327,18 @@ export class BackendImpl implements BackendPlan {
     const s = this.rt.servers.find((x) => x.cfg.name === server);
     if (!s) throw new Error(`no such server '${server}' in backend '${this.cfg.name}'`);
     if (s.admin === state) return s;
+    const leavingMaint = s.admin === "maint";
     s.admin = state;
     s.lastChange = this.deps.ctx.now();
+    if (state === "maint") stopWarmup(s);
+    else if (leavingMaint && s.up && slowstartApplies(this.cfg.balance.algo, s.cfg.slowstart)) {
+      // HAProxy ramps a server leaving maintenance up over its slowstart, as one coming UP.
+      startWarmup(s, s.cfg.slowstart!, {
+        now: this.deps.ctx.now,
+        weight: s.userWeight ?? s.cfg.weight,
+        onStep: () => this.balancer.onServerStateChange(),
+      });
+    }
     this.balancer.onServerStateChange();
     if (state === "ready") this.shell.fill(s);
     else if (state === "maint" && this.redispatch) this.shell.redistribute(s);
