@@ -328,8 +328,26 @@ export class BackendImpl implements BackendPlan {
     if (!s) throw new Error(`no such server '${server}' in backend '${this.cfg.name}'`);
     if (s.admin === state) return s;
     const leavingMaint = s.admin === "maint";
+    const now = this.deps.ctx.now();
+    if (state === "maint" && s.up) {
+      // As HAProxy: maintenance takes the server down (chkdown counts it, downtime runs).
+      s.chkdown++;
+      if (s.downSince === 0) s.downSince = now;
+    }
     s.admin = state;
-    s.lastChange = this.deps.ctx.now();
+    s.lastChange = now;
+    if (leavingMaint) {
+      // Leaving maintenance, a checked server starts again as at start-up: UP, health at
+      // `rise` (the CSV shows "UP 1/2" until the next check passes).
+      if (s.cfg.check) {
+        s.health = initialHealth(s.cfg);
+        s.up = true;
+      }
+      if (s.up && s.downSince > 0) {
+        s.downTime += now - s.downSince;
+        s.downSince = 0;
+      }
+    }
     if (state === "maint") stopWarmup(s);
     else if (leavingMaint && s.up && slowstartApplies(this.cfg.balance.algo, s.cfg.slowstart)) {
       // HAProxy ramps a server leaving maintenance up over its slowstart, as one coming UP.
