@@ -332,6 +332,11 @@ export class ClientConnection {
     this.node.connectionClosed?.();
   }
 
+  /** Requests started on this connection (1 while the first one runs). */
+  get requestsServed(): number {
+    return this.served;
+  }
+
   /**
    * An idle keep-alive connection (a request answered, the next not started): safe to close at
    * a soft stop. A new connection is not idle: its client is about to send its first request,

@@ -885,12 +885,14 @@ export class Exchange implements UpstreamOwner {
       this.server!.rt.counters.eresp++;
       this.server!.rt.counters.srvAbrt++;
       this.be!.rt.counters.srvAbrt++;
-      this.fail(
-        502,
-        "S",
-        Phase.Headers,
-        err ? `server connection error: ${err.message}` : "server closed the connection",
-      );
+      const why = err ? `server connection error: ${err.message}` : "server closed the connection";
+      if (nothingBack && this.conn.requestsServed > 1) {
+        // As HAProxy: a kept-alive client's later request whose server closed without a
+        // byte gets no answer, its connection closes, so the client retries it itself.
+        this.abort("S", `${why} (keep-alive request: closed for the client to retry)`);
+        return;
+      }
+      this.fail(502, "S", Phase.Headers, why);
       return;
     }
     if (this.resFraming === "close") {
