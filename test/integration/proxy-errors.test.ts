@@ -21,6 +21,7 @@ import {
   request,
   type ScriptedServer,
   scriptedServer,
+  UNDER_TEST,
 } from "./proxy-fixture.js";
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -272,4 +273,64 @@ describe("retries and redispatch", () => {
     const r = await request(sticky, get("/a", "Cookie: SRV=A\r\n"));
     expect(r.raw).toBe(P503);
   });
+});
+
+describe("a server closing a kept-alive connection without answering", () => {
+  let p: number;
+  beforeAll(async () => {
+    // Answers the first request of each connection, closes on the second.
+    const seen = new Map<object, number>();
+    const srv = createServer((sock) => {
+      sock.on("error", () => undefined);
+      let buf = "";
+      sock.setEncoding("latin1");
+      sock.on("data", (d: string) => {
+        buf += d;
+        for (;;) {
+          const he = buf.indexOf("\r\n\r\n");
+          if (he === -1) return;
+          const cl = Number(/content-length: (\d+)/i.exec(buf.slice(0, he))?.[1] ?? 0);
+          if (buf.length < he + 4 + cl) return;
+          buf = buf.slice(he + 4 + cl);
+          const n = (seen.get(sock) ?? 0) + 1;
+          seen.set(sock, n);
+          if (n >= 2) {
+            sock.destroy();
+            return;
+          }
+          sock.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        }
+      });
+    });
+    srv.listen(0, "127.0.0.1");
+    await once(srv, "listening");
+    cleanup.push(() => new Promise<void>((r) => srv.close(() => r())));
+    const { ports } = await proxy(
+      `defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n` +
+        `frontend fe\n  bind 127.0.0.1:@PORT1\n  default_backend be\n` +
+        `backend be\n  server s 127.0.0.1:${(srv.address() as AddressInfo).port}\n`,
+      cleanup,
+    );
+    p = ports[1]!;
+  });
+
+  it("closes the client without an answer for a later request with a body (the client retries it)", async () => {
+    const c = await RawClient.open(p);
+    c.send(get("/a"));
+    expect((await c.response()).body).toBe("ok");
+    c.send("POST /b HTTP/1.1\r\nHost: test\r\nContent-Length: 1\r\n\r\nx");
+    await c.closed();
+    expect(c.pending()).toBe("");
+  });
+
+  it.skipIf(UNDER_TEST === "haproxy")(
+    "resends an idempotent bodiless request on a new connection (fulcrum; haproxy closes as above)",
+    async () => {
+      const c = await RawClient.open(p);
+      c.send(get("/a"));
+      await c.response();
+      c.send(get("/b"));
+      expect((await c.response()).body).toBe("ok");
+    },
+  );
 });
