@@ -14,6 +14,8 @@ import type { NodeOutput } from "./output.js";
 import { type FrontendRuntime, newCounters } from "./state.js";
 import { isStatsRequest } from "./stats/page.js";
 
+const EMPTY = Buffer.alloc(0);
+
 interface CompiledRule {
   readonly pred: Predicate | null;
   /** `allow` stops the evaluation; the others answer (or not) and go on. */
@@ -106,7 +108,8 @@ export class FrontendImpl implements FrontendPlan {
           stop: false,
           run: () => {
             this.rt.counters.dreq++;
-            return { status, bytes: this.errorResponse(status), keepAlive: false, termination: "PR--" };
+            // The exchange writes the reply (HAProxy keeps the client connection after it).
+            return { status, bytes: EMPTY, keepAlive: true, termination: "PR--", reply: true };
           },
         };
       }

@@ -913,6 +913,16 @@ export class Exchange implements UpstreamOwner {
 
   /** Ends with a response the node made itself (error before any server, stats, monitor). */
   private endLocal(local: LocalResponse, isError: boolean): void {
+    if (local.reply) {
+      const keep = this.keepsClientAfterReply();
+      const r = this.conn.fe.reply(local.status, {
+        close: !keep,
+        head: this.head.method === "HEAD",
+        http10: this.head.version < 11,
+        ...(this.be !== undefined ? { backend: this.be.cfg } : {}),
+      });
+      local = { ...local, bytes: r.bytes, keepAlive: keep && !r.closes, reply: undefined };
+    }
     this.ended = true;
     this.phase = Phase.Done;
     const sock = this.conn.socket;

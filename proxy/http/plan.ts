@@ -36,6 +36,11 @@ export interface LocalResponse {
   readonly termination?: string;
   /** Server name in the log (`<STATS>` for the stats page). */
   readonly logServer?: string;
+  /**
+   * The exchange writes the proxy's reply for `status` itself (an `http-request deny`): the
+   * client connection then stays open as after a 503, and `bytes` is not used.
+   */
+  readonly reply?: true;
 }
 
 export interface ServerPlan {

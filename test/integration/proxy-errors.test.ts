@@ -93,7 +93,7 @@ beforeAll(async () => {
   const { ports } = await proxy(
     `defaults\n  mode http\n  timeout connect 300\n  timeout client 5s\n  timeout server 5s\n  retries 3\n` +
       `frontend fe\n  bind 127.0.0.1:@PORT1\n  default_backend be\n` +
-      `backend be\n  timeout server 300\n  server s1 127.0.0.1:${srv.port}\n` +
+      `backend be\n  timeout server 300\n  http-request deny if { path /denied }\n  server s1 127.0.0.1:${srv.port}\n` +
       `frontend nosrv\n  bind 127.0.0.1:@PORT2\n  default_backend nosrvbe\n` +
       `backend nosrvbe\n  server s1 127.0.0.1:${srv.port} disabled\n` +
       `frontend nobackend\n  bind 127.0.0.1:@PORT3\n` +
@@ -223,6 +223,18 @@ describe("504 Gateway Time-out", () => {
     c.send(get("/a?_silent"));
     expect((await c.response()).raw).toBe(P504);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    c.send(get("/next"));
+    expect((await c.response()).body).toBe("s1:GET /next HTTP/1.1");
+  });
+});
+
+describe("http-request deny", () => {
+  it("answers 403 and keeps the client connection, as after a 503", async () => {
+    const c = await RawClient.open(fe);
+    c.send(get("/denied"));
+    expect((await c.response()).raw).toBe(
+      PAGE(403, "Forbidden", "Request forbidden by administrative rules."),
+    );
     c.send(get("/next"));
     expect((await c.response()).body).toBe("s1:GET /next HTTP/1.1");
   });
