@@ -165,6 +165,8 @@ export class Exchange implements UpstreamOwner {
   private requestSent = false;
   private headBytes = "";
   private clientWantsClose = false;
+  /** The response ended before the request body: the exchange waits for the body (finish). */
+  private responseComplete = false;
   private upgradeRequested = false;
   /** Scratch for connectionTokens (one per exchange, reused for the request and the response). */
   private readonly connInfo: ConnectionInfo = { close: false, keepAlive: false, upgrade: false };
@@ -546,7 +548,10 @@ export class Exchange implements UpstreamOwner {
   /** Decodes body bytes from the client; returns what comes after the body (pipelined), or null. */
   onClientBody(d: Buffer, start: number): Buffer | null {
     const dec = this.reqDecoder!;
+    const up = this.framing.kind === "chunked" && this.pending === null ? this.up : null;
+    up?.socket.cork();
     const r = dec.feed(d, start, this.emitToServer);
+    up?.socket.uncork();
     if ("error" in r) {
       this.conn.fe.rt.counters.ereq++;
       this.conn.node.debug?.(`bad request body from ${this.info.srcIp}: ${r.error}`);
@@ -559,7 +564,13 @@ export class Exchange implements UpstreamOwner {
       this.reqDone = true;
       if (this.requestSent) this.disarmClientWait();
       const end = start + r.consumed;
-      return end < d.length ? d.subarray(end) : null;
+      const rest = end < d.length ? d.subarray(end) : null;
+      if (this.responseComplete) {
+        if (rest !== null) this.conn.holdBack(rest);
+        this.finish();
+        return null;
+      }
+      return rest;
     }
     return null;
   }
@@ -630,6 +641,10 @@ export class Exchange implements UpstreamOwner {
 
   onServerData(up: UpstreamConn, d: Buffer): void {
     if (this.ended || up !== this.up) return;
+    if (this.responseComplete) {
+      this.keepServer = false; // bytes after a complete response: not reusable
+      return;
+    }
     if (this.tunnel) {
       this.resBytes += d.length;
       this.writeClient(d);
@@ -769,7 +784,12 @@ export class Exchange implements UpstreamOwner {
   }
 
   private relayResponse(d: Buffer, start: number): void {
+    // A chunk goes out as size line, data and CRLF: one write for them (one TCP segment).
+    const corked = this.resFraming === "chunked";
+    const sock = this.conn.socket;
+    if (corked) sock.cork();
     const r = this.resDecoder!.feed(d, start, this.emitToClient);
+    if (corked) sock.uncork();
     if ("error" in r) {
       this.be!.rt.counters.eresp++;
       this.server!.rt.counters.eresp++;
@@ -865,6 +885,15 @@ export class Exchange implements UpstreamOwner {
     if (this.ended || up !== this.up) return;
     this.up = null;
     if (this.tunnel) {
+      this.finish();
+      return;
+    }
+    if (this.responseComplete) {
+      // The server left while the request body was still coming: the response was whole;
+      // the rest of the body has nowhere to go, so the client connection closes after it.
+      this.keepServer = false;
+      this.keepClient = false;
+      this.reqDone = true;
       this.finish();
       return;
     }
@@ -1032,6 +1061,12 @@ export class Exchange implements UpstreamOwner {
 
   private finish(): void {
     if (this.ended) return;
+    if (!this.reqDone && !this.tunnel && this.up !== null && this.res !== undefined) {
+      // An early response (before the request body ended): HAProxy goes on forwarding the
+      // body, then keeps both connections; the exchange ends with the body.
+      this.responseComplete = true;
+      return;
+    }
     this.ended = true;
     this.phase = Phase.Done;
     this.cleanupWaits();

@@ -57,13 +57,21 @@ beforeAll(async () => {
     (head, _conn, body) => {
       const target = head.split(" ")[1] ?? "/";
       const path = target.split("?")[0]!;
+      if (path === "/early") return null; // answered on the head already
       if (path === "/continue" || path === "/upload")
         return `HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngot${body.length}`;
       const fixed = FIXED[path];
       if (fixed !== undefined) return fixed;
       return echoReply("s1")(head);
     },
-    { onHead: (head) => (head.startsWith("POST /continue") ? "HTTP/1.1 100 Continue\r\n\r\n" : null) },
+    {
+      onHead: (head) =>
+        head.startsWith("POST /continue")
+          ? "HTTP/1.1 100 Continue\r\n\r\n"
+          : head.startsWith("POST /early")
+            ? "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nearly"
+            : null,
+    },
   );
   cleanup.push(() => echo.close());
   const ws = await wsServer();
@@ -222,6 +230,19 @@ describe("1xx interim responses", () => {
     expect(interim.raw).toBe("HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n");
     const r = await c.response();
     expect(r.raw).toBe("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+  });
+});
+
+describe("an early response", () => {
+  it("keeps forwarding the request body after a response that came before it, and keeps the connection", async () => {
+    const from = echo.requests.length;
+    const c = await RawClient.open(port);
+    c.send("POST /early HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\n");
+    expect((await c.response()).raw).toBe("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nearly");
+    c.send("hello");
+    c.send(get("/next"));
+    expect((await c.response()).body).toBe("s1:GET /next HTTP/1.1");
+    expect(echo.requests.slice(from).map((r) => r.body)).toEqual(["hello", ""]);
   });
 });
 
