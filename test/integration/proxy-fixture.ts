@@ -68,7 +68,6 @@ export class RawClient {
   readonly socket: Socket;
   private buf = "";
   private ended = false;
-  private closedFlag = false;
   private waiters: (() => void)[] = [];
 
   private constructor(socket: Socket) {
@@ -88,7 +87,6 @@ export class RawClient {
     });
     socket.on("close", () => {
       this.ended = true;
-      this.closedFlag = true;
       this.wake();
     });
   }
