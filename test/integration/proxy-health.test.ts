@@ -60,6 +60,7 @@ let sock: string;
 let tutorial: number;
 let tcp: number;
 let expectPort: number;
+let allDown: number;
 
 beforeAll(async () => {
   web1 = await switchable("web1");
@@ -85,12 +86,15 @@ beforeAll(async () => {
       `listen expect\n  bind 127.0.0.1:@PORT3\n  stats enable\n  stats uri /stats\n` +
       `  option httpchk GET /health\n  http-check expect string alive\n` +
       `  server good 127.0.0.1:${web1.port} check inter 100\n` +
-      `  server bad 127.0.0.1:${sick.port} check inter 100\n`,
+      `  server bad 127.0.0.1:${sick.port} check inter 100\n` +
+      `listen alldown\n  bind 127.0.0.1:@PORT4\n  stats enable\n  stats uri /stats\n` +
+      `  server only 127.0.0.1:${closedPort} check inter 100\n`,
     cleanup,
   );
   tutorial = ports[1]!;
   tcp = ports[2]!;
   expectPort = ports[3]!;
+  allDown = ports[4]!;
 });
 
 async function row(p: number, px: string, sv: string): Promise<Record<string, string>> {
@@ -154,6 +158,17 @@ describe("rise and fall", () => {
       "DOWN 1/2 L7OK 200 chkfail=2 chkdown=1",
       "UP L7OK 200 chkfail=2 chkdown=1",
     ]);
+  });
+});
+
+describe("every server down", () => {
+  it("answers 503 once the only server is DOWN, and the backend row says DOWN", async () => {
+    await waitFor(async () => (await row(allDown, "alldown", "only")).status === "DOWN", {
+      what: "only DOWN",
+    });
+    const r = await request(allDown, get("/a"));
+    expect(r.status).toBe(503);
+    expect((await row(allDown, "alldown", "BACKEND")).status).toBe("DOWN");
   });
 });
 
