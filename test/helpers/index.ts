@@ -287,22 +287,27 @@ export interface RunningProxy {
 export async function startProxy(
   cfgText: string,
   port: number,
-  opts: { args?: string[]; env?: NodeJS.ProcessEnv; waitPort?: boolean } = {},
+  opts: {
+    args?: string[];
+    env?: NodeJS.ProcessEnv;
+    waitPort?: boolean;
+    program?: "fulcrum" | "haproxy";
+  } = {},
 ): Promise<RunningProxy> {
   const { writeFileSync } = await import("node:fs");
-  const dir = tempDir("fulcrum-proxy-");
+  const program = opts.program ?? "fulcrum";
+  const dir = tempDir(`${program}-proxy-`);
   const cfgPath = join(dir.path, "test.cfg");
   writeFileSync(cfgPath, cfgText);
-  const proc = spawnCli(
-    ["proxy", "-db", "-f", cfgPath, ...(opts.args ?? [])],
-    opts.env ? { env: opts.env } : {},
-  );
+  const env = opts.env ? { env: opts.env } : {};
+  const args = ["-db", "-f", cfgPath, ...(opts.args ?? [])];
+  const proc = program === "haproxy" ? spawnProc("haproxy", args, env) : spawnCli(["proxy", ...args], env);
   if (opts.waitPort !== false) {
     try {
       await Promise.race([
-        waitForPort(port, { what: `fulcrum proxy on port ${port}` }),
+        waitForPort(port, { what: `${program} on port ${port}` }),
         proc.exited.then((code) => {
-          throw new Error(`fulcrum proxy exited with ${code}: ${proc.stderr()}`);
+          throw new Error(`${program} exited with ${code}: ${proc.stderr()}`);
         }),
       ]);
     } catch (err) {

@@ -5,20 +5,10 @@
  * The expected bytes in the tests were recorded from haproxy 2.6.12 on the same configs.
  */
 import { once } from "node:events";
-import { writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { join } from "node:path";
 import { onTestFinished } from "vitest";
 import { type EchoServer, startEcho } from "../helpers/echo.js";
-import {
-  freePort,
-  type RunningProxy,
-  spawnProc,
-  startProxy,
-  tempDir,
-  waitFor,
-  waitForPort,
-} from "../helpers/index.js";
+import { freePort, type RunningProxy, startProxy, waitFor } from "../helpers/index.js";
 
 /** One parsed response as it arrived. */
 export interface RawResponse {
@@ -378,7 +368,7 @@ export async function proxy(
   }
   const proc =
     UNDER_TEST === "haproxy"
-      ? await startHaproxy(text, ports[marks[0]!]!)
+      ? await startProxy(text, ports[marks[0]!]!, { program: "haproxy" })
       : await startProxy(text, ports[marks[0]!]!);
   cleanup.push(() => proc.stop());
   for (const m of marks.slice(1)) await waitFor(() => portOpen(ports[m]!), { what: `port of frontend ${m}` });
@@ -387,23 +377,6 @@ export async function proxy(
 
 /** `fulcrum` (default) or `haproxy`: which proxy the integration tests run against. */
 export const UNDER_TEST = process.env.PROXY_UNDER_TEST === "haproxy" ? "haproxy" : "fulcrum";
-
-async function startHaproxy(cfg: string, port: number): Promise<RunningProxy> {
-  const dir = tempDir("haproxy-under-test-");
-  const cfgPath = join(dir.path, "test.cfg");
-  writeFileSync(cfgPath, cfg);
-  const proc = spawnProc("haproxy", ["-db", "-f", cfgPath]);
-  await waitForPort(port, { what: `haproxy on port ${port}` });
-  return {
-    proc,
-    cfgPath,
-    dir: dir.path,
-    stop: async () => {
-      await proc.stop();
-      dir.remove();
-    },
-  };
-}
 
 async function portOpen(port: number): Promise<boolean> {
   return new Promise((res) => {
