@@ -62,7 +62,7 @@ export async function runNode(
     if (!opts.quiet) for (const w of warnings) notice("WARNING", `${w.loc.file}:${w.loc.line}: ${w.message}`);
   }
   if (daemon && process.env[DAEMON_ENV] !== "1") {
-    await detach(opts);
+    await detach();
     return;
   }
   if (opts.masterWorker && cluster.isPrimary) {
@@ -73,7 +73,7 @@ export async function runNode(
 }
 
 /** Starts this same command again, detached, and exits once it reports ready (or failed). */
-async function detach(opts: RunOptions): Promise<void> {
+async function detach(): Promise<void> {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -103,7 +103,6 @@ async function detach(opts: RunOptions): Promise<void> {
   child.stdout.destroy();
   child.stderr.destroy();
   child.unref();
-  void opts;
 }
 
 /**

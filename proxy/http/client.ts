@@ -121,12 +121,7 @@ export class ClientConnection {
     }
     // HAProxy answers 408 when a request (even an empty one) did not arrive in time.
     this.fe.rt.counters.ereq++;
-    this.rejectHead(
-      408,
-      "cR--",
-      partial ? this.buf!.toString("latin1", 0, Math.min(this.buf!.length, 1024)) : "",
-      !partial,
-    );
+    this.rejectHead(408, "cR--", !partial);
   }
 
   // ---- input ----------------------------------------------------------------------------
@@ -184,7 +179,7 @@ export class ClientConnection {
     const r = parseRequestHead(buf, 0, this.fe.limits);
     if (r === null) return;
     if (!r.ok) {
-      this.badRequest(r, buf);
+      this.badRequest(r);
       return;
     }
     const gate = this.node.serveGate;
@@ -207,15 +202,14 @@ export class ClientConnection {
     ex.start(rest);
   }
 
-  private badRequest(f: ParseFailure, buf: Buffer): void {
+  private badRequest(f: ParseFailure): void {
     this.fe.rt.counters.ereq++;
     this.node.debug?.(`bad request from ${this.srcIp}:${this.srcPort}: ${f.reason} at byte ${f.at}`);
-    this.rejectHead(f.status, "PR--", "", true);
-    void buf;
+    this.rejectHead(f.status, "PR--", true);
   }
 
   /** Answers an error before any exchange, logs it as <BADREQ>, closes. */
-  private rejectHead(status: number, termination: string, _line: string, badreq: boolean): void {
+  private rejectHead(status: number, termination: string, badreq: boolean): void {
     this.state = State.Closed;
     const bytes = this.fe.errorResponse(status);
     this.countStatus(status);
@@ -278,7 +272,7 @@ export class ClientConnection {
       if (this.buf !== null && this.buf.length > 0) {
         // A partial request then FIN: HAProxy answers 400.
         this.fe.rt.counters.ereq++;
-        this.rejectHead(400, "CR--", "", true);
+        this.rejectHead(400, "CR--", true);
         return;
       }
       if (this.served === 0) {
