@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import cluster from "node:cluster";
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { ConfigModel, ConfigWarning } from "./config/model.js";
 import { FulcrumError } from "./errors.js";
 import { type NodeOptions, ProxyNode } from "./node.js";
@@ -130,6 +130,25 @@ function writePidfile(path: string | undefined, pid: number): void {
   }
 }
 
+function readIfExists(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function restorePidfile(path: string | undefined, previous: string | undefined): void {
+  if (!path) return;
+  try {
+    if (previous === undefined) rmSync(path, { force: true });
+    else writeFileSync(path, previous);
+  } catch {
+    // the start already failed with a clearer error; a pid file left behind is secondary
+  }
+}
+
 function signalOld(pids: readonly string[] | undefined, signal: NodeJS.Signals): void {
   for (const p of pids ?? []) {
     const pid = Number(p);
@@ -192,6 +211,12 @@ async function runWorker(model: ConfigModel, opts: RunOptions): Promise<void> {
   node.startChecks();
   const api = new RuntimeApi(node);
   let stopper: { stop(graceful: boolean): Promise<void> };
+  // The pid file exists before any port accepts a connection (whoever sees the service up
+  // can read it). If binding fails, the file gets back what it held (a -sf reload that
+  // fails leaves the old process's pid in place), or goes away.
+  const pidfile = process.env.FULCRUM_WORKER ? undefined : (opts.pidfile ?? model.global.pidfile);
+  const previousPid = readIfExists(pidfile);
+  writePidfile(pidfile, process.pid);
   try {
     await api.listen(model.global.statsSockets);
     if (hooks.start) {
@@ -208,11 +233,11 @@ async function runWorker(model: ConfigModel, opts: RunOptions): Promise<void> {
     }
     await api.close();
     await node.stop();
+    restorePidfile(pidfile, previousPid);
     throw err;
   }
   signalOld(opts.sf, "SIGUSR1");
   signalOld(opts.st, "SIGTERM");
-  if (!process.env.FULCRUM_WORKER) writePidfile(opts.pidfile ?? model.global.pidfile, process.pid);
   dropPrivileges(model);
   let stopping = false;
   const stop = (graceful: boolean) => {

@@ -279,6 +279,21 @@ describe("fulcrum proxy as a process", () => {
     expect(lines[0]).toMatch(/t\.cfg:\d+: cannot bind 127\.0\.0\.1:\d+ for 'px': address already in use/);
   });
 
+  it("a start that cannot bind leaves the pid file as it found it", async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
+    onTestFinished(() => new Promise<void>((r) => busy.close(() => r())));
+    const port = (busy.address() as { port: number }).port;
+    const { dir, cfg } = writeCfg(cfgText(port));
+    const held = join(dir, "held.pid");
+    writeFileSync(held, "4242\n");
+    const fresh = join(dir, "fresh.pid");
+    expect((await runCli(["proxy", "-db", "-f", cfg, "-p", held])).code).toBe(1);
+    expect((await runCli(["proxy", "-db", "-f", cfg, "-p", fresh])).code).toBe(1);
+    expect(readFileSync(held, "utf8")).toBe("4242\n");
+    expect(existsSync(fresh)).toBe(false);
+  });
+
   it("-W reloads the worker on SIGUSR2 without refusing a single connection", async () => {
     const port = await freePort();
     const sd = tempDir("process-sock-");
