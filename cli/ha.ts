@@ -52,6 +52,7 @@ export async function installHa(model: ConfigModel, opts: { debug?: boolean }): 
           role: s.role,
           epoch: s.epoch,
           priority: s.priority,
+          transitions: s.transitions,
           configChecksum: model.checksum,
           reason: s.lastReason,
           ...(s.peer

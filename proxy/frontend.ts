@@ -100,7 +100,14 @@ export class FrontendImpl implements FrontendPlan {
     const pred = r.cond ? compileCondition(r.cond, acls) : null;
     switch (r.action) {
       case "use-service":
-        return { pred, stop: false, run: () => this.out.prometheus(this.node) };
+        return {
+          pred,
+          stop: false,
+          run: () => {
+            this.rt.counters.intercepted++;
+            return this.out.prometheus(this.node);
+          },
+        };
       case "deny": {
         const status = r.status;
         return {
@@ -211,7 +218,11 @@ export class FrontendImpl implements FrontendPlan {
     if (answered !== null) return answered;
     const stats = backend.cfg.stats;
     if (stats !== undefined && isStatsRequest(stats, req.head.method, req.head.uri)) {
-      return this.out.statsResponse(this.node, backend.cfg, req, this.closesAfter(req));
+      // A listen's stats page is the frontend's intercept, counted before the page is made;
+      // a backend's own stats page is a stream of that backend (exchange.ts counts it).
+      if (backend.cfg === this.cfg) this.rt.counters.intercepted++;
+      const page = this.out.statsResponse(this.node, backend.cfg, req, this.closesAfter(req));
+      return backend.cfg === this.cfg ? { ...page, intercepted: true } : page;
     }
     return null;
   }

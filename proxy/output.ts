@@ -9,7 +9,9 @@ import { ErrorReplies, parseErrorResponse } from "./http/responses.js";
 import { httpLogFormatter } from "./log/httplog.js";
 import { LOG_LEVEL, LogHub, type LogSender } from "./log/syslog.js";
 import type { ProxyNode } from "./node.js";
+import { rateRead } from "./state.js";
 import { serialiseStatsReply, statsResponse } from "./stats/page.js";
+import { type ProcessFigures, prometheusText } from "./stats/prometheus.js";
 import { fullconnTable, type HaStatus, type StatsSnapshot } from "./stats/snapshot.js";
 import { VERSION } from "./version.js";
 
@@ -136,7 +138,7 @@ export class NodeOutput {
 
   /** `http-request use-service prometheus-exporter`: metrics in the text format. */
   prometheus(node: ProxyNode): LocalResponse {
-    const body = Buffer.from(prometheusText(node), "utf8");
+    const body = Buffer.from(prometheusText(this.snapshot(node), processFigures(node)), "utf8");
     const head =
       "HTTP/1.1 200 OK\r\ncache-control: no-cache\r\ncontent-type: text/plain; version=0.0.4\r\n" +
       `content-length: ${body.length}\r\n\r\n`;
@@ -145,6 +147,7 @@ export class NodeOutput {
       bytes: Buffer.concat([Buffer.from(head, "latin1"), body]),
       keepAlive: true,
       termination: "LR--",
+      intercepted: true,
     };
   }
 
@@ -153,64 +156,35 @@ export class NodeOutput {
   }
 }
 
-/**
- * A small Prometheus exposition of the counters HAProxy's exporter also has, under its metric
- * names. Written here rather than with prom-client: the values already live in the node's
- * counters (a registry would copy them), the text format is a few lines, and prom-client's
- * asynchronous `metrics()` does not fit the synchronous intercept step of the request path.
- */
-function prometheusText(node: ProxyNode): string {
-  const lines: string[] = [];
-  const metric = (name: string, help: string, type: string, rows: [string, number][]) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, v] of rows) lines.push(`${name}{${labels}} ${v}`);
+/** Process-wide figures, summed over the frontends: `show info` and the exporter read them. */
+export function processFigures(node: ProxyNode): ProcessFigures & { sessRate: number; maxSessRate: number } {
+  const now = node.ctx.now();
+  let connectionsTotal = 0;
+  let requestsTotal = 0;
+  let sessRate = 0;
+  let maxSessRate = 0;
+  let bytesOut = 0;
+  for (const f of node.frontends) {
+    const c = f.rt.counters;
+    connectionsTotal += c.stot;
+    requestsTotal += c.reqTot;
+    sessRate += rateRead(c.sessRate, now);
+    maxSessRate = Math.max(maxSessRate, c.rateMax);
+    bytesOut += c.bytesOut;
+  }
+  return {
+    uptimeSec: Math.floor((now - node.startedAt) / 1000),
+    startTimeSec: Math.floor(node.startedAt / 1000),
+    maxconn: node.model.global.maxconn,
+    currentConnections: node.ctx.actconn,
+    connectionsTotal,
+    requestsTotal,
+    stopping: node.ctx.stopping,
+    listeners: node.isBound ? node.model.proxies.reduce((n, p) => n + p.binds.length, 0) : 0,
+    droppedLogs: node.out.hub.counters.dropped,
+    bytesOut,
+    version: VERSION,
+    sessRate,
+    maxSessRate,
   };
-  const fe = node.frontends.map((f) => [`proxy="${f.cfg.name}"`, f.rt] as const);
-  const be = [...node.backends.values()].map((b) => [`proxy="${b.cfg.name}"`, b.rt] as const);
-  const sv = [...node.backends.values()].flatMap((b) =>
-    b.rt.servers.map((s) => [`proxy="${b.cfg.name}",server="${s.cfg.name}"`, s] as const),
-  );
-  metric(
-    "haproxy_frontend_current_sessions",
-    "Number of current sessions.",
-    "gauge",
-    fe.map(([l, r]) => [l, r.counters.scur]),
-  );
-  metric(
-    "haproxy_frontend_http_requests_total",
-    "Total number of HTTP requests received.",
-    "counter",
-    fe.map(([l, r]) => [l, r.counters.reqTot]),
-  );
-  metric(
-    "haproxy_backend_current_sessions",
-    "Number of current sessions.",
-    "gauge",
-    be.map(([l, r]) => [l, r.counters.scur]),
-  );
-  metric(
-    "haproxy_backend_active_servers",
-    "Current number of active servers.",
-    "gauge",
-    [...node.backends.values()].map((b) => [`proxy="${b.cfg.name}"`, b.usableCount()]),
-  );
-  metric(
-    "haproxy_server_status",
-    "Current status of the server (1 = UP).",
-    "gauge",
-    sv.map(([l, s]) => [l, s.up ? 1 : 0]),
-  );
-  metric(
-    "haproxy_server_current_sessions",
-    "Number of current sessions.",
-    "gauge",
-    sv.map(([l, s]) => [l, s.active]),
-  );
-  metric(
-    "haproxy_server_sessions_total",
-    "Total number of sessions.",
-    "counter",
-    sv.map(([l, s]) => [l, s.counters.stot]),
-  );
-  return `${lines.join("\n")}\n`;
 }

@@ -18,8 +18,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { StatsSocket } from "./config/model.js";
 import { FulcrumError } from "./errors.js";
 import type { ProxyNode } from "./node.js";
+import { processFigures } from "./output.js";
 import type { AdminState } from "./state.js";
-import { rateRead } from "./state.js";
 import { statsCsv } from "./stats/csv.js";
 import type { HaStatus } from "./stats/snapshot.js";
 import { VERSION } from "./version.js";
@@ -271,19 +271,7 @@ function uptime(ms: number): string {
 /** `show info`: HAProxy's field names, with the values this node has. */
 function showInfo(node: ProxyNode): string {
   const now = node.ctx.now();
-  let cumConns = 0;
-  let cumReq = 0;
-  let sessRate = 0;
-  let maxSessRate = 0;
-  let bytesOut = 0;
-  for (const f of node.frontends) {
-    const c = f.rt.counters;
-    cumConns += c.stot;
-    cumReq += c.reqTot;
-    sessRate += rateRead(c.sessRate, now);
-    maxSessRate = Math.max(maxSessRate, c.rateMax);
-    bytesOut += c.bytesOut;
-  }
+  const p = processFigures(node);
   const rows: [string, string | number][] = [
     ["Name", "fulcrum"],
     ["Version", VERSION],
@@ -292,19 +280,19 @@ function showInfo(node: ProxyNode): string {
     ["Process_num", 1],
     ["Pid", node.pid],
     ["Uptime", uptime(now - node.startedAt)],
-    ["Uptime_sec", Math.floor((now - node.startedAt) / 1000)],
-    ["Maxconn", node.model.global.maxconn],
-    ["Hard_maxconn", node.model.global.maxconn],
-    ["CurrConns", node.ctx.actconn],
-    ["CumConns", cumConns],
-    ["CumReq", cumReq],
-    ["SessRate", sessRate],
-    ["MaxSessRate", maxSessRate],
-    ["Stopping", node.ctx.stopping ? 1 : 0],
-    ["Listeners", node.isBound ? node.model.proxies.reduce((n, p) => n + p.binds.length, 0) : 0],
-    ["DroppedLogs", node.out.hub.counters.dropped],
-    ["TotalBytesOut", bytesOut],
-    ["Start_time_sec", Math.floor(node.startedAt / 1000)],
+    ["Uptime_sec", p.uptimeSec],
+    ["Maxconn", p.maxconn],
+    ["Hard_maxconn", p.maxconn],
+    ["CurrConns", p.currentConnections],
+    ["CumConns", p.connectionsTotal],
+    ["CumReq", p.requestsTotal],
+    ["SessRate", p.sessRate],
+    ["MaxSessRate", p.maxSessRate],
+    ["Stopping", p.stopping ? 1 : 0],
+    ["Listeners", p.listeners],
+    ["DroppedLogs", p.droppedLogs],
+    ["TotalBytesOut", p.bytesOut],
+    ["Start_time_sec", p.startTimeSec],
   ];
   return `${rows.map(([k, v]) => `${k}: ${v}`).join("\n")}\n`;
 }

@@ -386,6 +386,7 @@ export class Exchange implements UpstreamOwner {
     countSession(s.rt.counters, now);
     countRequest(s.rt.counters, now);
     s.rt.counters.lastSess = now;
+    this.be!.rt.counters.lastSess = now;
     if (!this.choice!.direct || this.redispatched) {
       s.rt.counters.lbtot++;
       this.be!.rt.counters.lbtot++;
@@ -974,7 +975,7 @@ export class Exchange implements UpstreamOwner {
     } else {
       // HAProxy counts an applet's answer (stats) as intercepted by the frontend only when
       // the frontend is its backend too (a listen), not for a backend's own stats.
-      if (!isError && (this.be === undefined || this.be.cfg === this.conn.fe.cfg)) {
+      if (!isError && !local.intercepted && (this.be === undefined || this.be.cfg === this.conn.fe.cfg)) {
         this.conn.fe.rt.counters.intercepted++;
       }
       const t = local.termination ?? "LR";

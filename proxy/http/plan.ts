@@ -32,6 +32,11 @@ export interface LocalResponse {
   readonly keepAlive: boolean;
   /** Counted as intercepted, not logged (monitor-uri). */
   readonly silent?: boolean;
+  /**
+   * Already counted as intercepted by whoever made it, before it was made (HAProxy counts
+   * when the rule or stats URI matches, so a stats page or a scrape sees itself).
+   */
+  readonly intercepted?: true;
   /** Termination state first letters for the log when it is an error (e.g. "PR"). */
   readonly termination?: string;
   /** Server name in the log (`<STATS>` for the stats page). */

@@ -33,23 +33,36 @@ export function htxResponseHeadSize(
   reason: string,
   headers: HeaderLists,
 ): number {
-  let n = HTX_START_LINE + (version === 10 ? 8 : 8) + String(status).length + reason.length + HTX_EOH;
-  for (let i = 0; i < headers.names.length; i++) n += headers.names[i]!.length + headers.values[i]!.length;
-  return n;
+  const n = HTX_START_LINE + (version === 10 ? 8 : 8) + String(status).length + reason.length + HTX_EOH;
+  return n + headersSize(headers);
 }
 
 /**
- * HTX size of a request head as received (the stats' `bin` counts it, body bytes added).
- * HAProxy's HTTP/1 parser takes `Connection` headers out of the message: not counted.
+ * Name and value lengths of every header, as HAProxy's HTTP/1 parser keeps them: it takes the
+ * `keep-alive` and `close` tokens out of `Connection` (and the header out when nothing is left).
  */
-export function htxRequestHeadSize(method: string, uri: string, headers: HeaderLists): number {
-  let n = HTX_START_LINE + method.length + uri.length + 8 + HTX_EOH;
+function headersSize(headers: HeaderLists): number {
+  let n = 0;
   for (let i = 0; i < headers.names.length; i++) {
     const name = headers.names[i]!;
-    if (name === "connection") continue;
-    n += name.length + headers.values[i]!.length;
+    const value = name === "connection" ? connectionKept(headers.values[i]!) : headers.values[i]!;
+    if (name === "connection" && value === "") continue;
+    n += name.length + value.length;
   }
   return n;
+}
+
+function connectionKept(value: string): string {
+  return value
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "" && !/^(keep-alive|close)$/i.test(t))
+    .join(", ");
+}
+
+/** HTX size of a request head as received (the stats' `bin` counts it, body bytes added). */
+export function htxRequestHeadSize(method: string, uri: string, headers: HeaderLists): number {
+  return HTX_START_LINE + method.length + uri.length + 8 + HTX_EOH + headersSize(headers);
 }
 
 const sizes = new WeakMap<Buffer, number>();

@@ -23,6 +23,8 @@ export interface HaStatus {
   readonly role: string;
   readonly epoch: number;
   readonly priority: number;
+  /** Role changes since the node started. */
+  readonly transitions: number;
   readonly peer?: {
     readonly name: string;
     readonly role: string;

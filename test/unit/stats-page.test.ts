@@ -246,6 +246,7 @@ describe("stats page (HTML)", () => {
         role: "MASTER",
         epoch: 7,
         priority: 150,
+        transitions: 2,
         configChecksum: "aaaaaaaaaaaaaaaa",
         peer: { name: "lb2", role: "BACKUP", lastAdvertMs: 1200, configChecksum: "bbbbbbbbbbbbbbbb" },
       },
