@@ -155,8 +155,12 @@ export class SharedState {
   private readonly onMessage = (channel: string, message: string) => {
     if (channel === this.keys.state) this.apply(message);
   };
+  /** A resync could not run (the command connection was not ready): run it once it is. */
+  private resyncOwed = false;
+  private resyncRetry: NodeJS.Timeout | undefined;
   private readonly onCommandReady = () => {
     void this.drain();
+    if (this.resyncOwed && this.subscriber?.status === "ready") void this.followAndResync();
   };
   private readonly onSubscriberReady = () => {
     void this.followAndResync();
@@ -205,13 +209,28 @@ export class SharedState {
     try {
       // Subscribed first, then read: nothing published in between is missed.
       await this.subscriber?.subscribe(this.keys.state);
+      // The two connections come up in either order; the read waits for the command one.
+      if (this.redis.status !== "ready") {
+        this.resyncOwed = true;
+        return;
+      }
+      this.resyncOwed = false;
       await this.resync();
     } catch (err) {
+      this.resyncOwed = true;
       this.log("warn", `shared state: resync failed: ${err instanceof Error ? err.message : String(err)}`);
+      // A slow answer (not a lost connection, which brings a "ready" later): try again soon.
+      clearTimeout(this.resyncRetry);
+      this.resyncRetry = setTimeout(() => {
+        if (this.resyncOwed && this.subscriber?.status === "ready") void this.followAndResync();
+      }, 500);
+      this.resyncRetry.unref();
     }
   }
 
   stop(): void {
+    clearTimeout(this.resyncRetry);
+    this.resyncOwed = false;
     this.redis.off("ready", this.onCommandReady);
     this.subscriber?.off("message", this.onMessage);
     this.subscriber?.off("ready", this.onSubscriberReady);

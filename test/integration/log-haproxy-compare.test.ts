@@ -254,6 +254,9 @@ async function runSide(
           what: `${kind}: the line of '${sc.name}'`,
         });
       }
+      // A connection the client dropped is logged when the proxy sees the close: wait for
+      // that before the marker, or under load its line lands after the marker's.
+      await idle(sock);
       const marker = `/marker-${n++}`;
       await rawClient(ports.marker, [{ write: req(marker, [close]) }]);
       const lines = await waitFor(
