@@ -177,7 +177,21 @@ export class FrontendImpl implements FrontendPlan {
       const failed = this.monitorFail.some((p) => p(ctx));
       return this.out.monitorResponse(this.cfg, failed, req.head.method === "HEAD", this.closesAfter(req));
     }
-    return this.runRules(this.rules, req);
+    const answered = this.runRules(this.rules, req);
+    if (answered !== null || this.cfg.isBackend) return answered;
+    // A frontend's own `stats uri` (a listen's is answered with its backend part, below).
+    return this.statsPage(req, this.cfg);
+  }
+
+  /** The stats page of `owner` when the request is for it, counted as the frontend's intercept when owner is the frontend. */
+  private statsPage(req: RequestInfo, owner: ProxyModel): LocalResponse | null {
+    const stats = owner.stats;
+    if (stats === undefined || !isStatsRequest(stats, req.head.method, req.head.uri)) return null;
+    // A frontend's or a listen's stats page is the frontend's intercept, counted before the
+    // page is made; a backend's own stats page is a stream of that backend (exchange.ts).
+    if (owner !== this.cfg) return this.out.statsResponse(this.node, owner, req, this.closesAfter(req));
+    this.rt.counters.intercepted++;
+    return { ...this.out.statsResponse(this.node, owner, req, this.closesAfter(req)), intercepted: true };
   }
 
   /** Evaluates http-request rules in order: the first answer ends it, `allow` stops it. */
@@ -216,15 +230,7 @@ export class FrontendImpl implements FrontendPlan {
   interceptBackend(req: RequestInfo, backend: BackendPlan): LocalResponse | null {
     const answered = this.runRules(this.rulesOf(backend), req, backend as BackendImpl);
     if (answered !== null) return answered;
-    const stats = backend.cfg.stats;
-    if (stats !== undefined && isStatsRequest(stats, req.head.method, req.head.uri)) {
-      // A listen's stats page is the frontend's intercept, counted before the page is made;
-      // a backend's own stats page is a stream of that backend (exchange.ts counts it).
-      if (backend.cfg === this.cfg) this.rt.counters.intercepted++;
-      const page = this.out.statsResponse(this.node, backend.cfg, req, this.closesAfter(req));
-      return backend.cfg === this.cfg ? { ...page, intercepted: true } : page;
-    }
-    return null;
+    return this.statsPage(req, backend.cfg);
   }
 
   route(req: RequestInfo): BackendPlan | undefined {

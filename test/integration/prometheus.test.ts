@@ -75,8 +75,9 @@ function config(fe: number, ls: number, mon: number, up: EchoServer, dead: numbe
     "    stats enable",
     "    stats uri /st",
     `    server t1 127.0.0.1:${up.port} check inter 200 maxconn 10`,
-    // Where the test watches the checks, so that polling leaves the other counters alone.
-    "listen mon",
+    // Where the test watches the checks, so that polling leaves the other counters alone:
+    // a frontend with its own stats page and no backend at all.
+    "frontend mon",
     `    bind 127.0.0.1:${mon}`,
     "    stats enable",
     "    stats uri /st",
@@ -223,6 +224,15 @@ describe("prometheus-exporter", () => {
     expect(value(samples, "haproxy_server_limit_sessions", { server: "s1" })).toBeNaN();
     expect(value(samples, "haproxy_server_limit_sessions", { server: "t1" })).toBe(10);
     expect(value(samples, "haproxy_process_nbproc", {})).toBe(1);
+  });
+
+  it("a frontend's own stats page answers, and counts itself as intercepted", async () => {
+    const before = await statsCsv(ours.mon, "/st");
+    const after = await statsCsv(ours.mon, "/st");
+    const fe = (rows: Record<string, string>[]) =>
+      rows.find((r) => r.pxname === "mon" && r.svname === "FRONTEND")!;
+    expect(Number(fe(after).intercepted)).toBe(Number(fe(before).intercepted) + 1);
+    expect(Number(fe(after).hrsp_5xx)).toBe(0);
   });
 
   it("agrees with the stats CSV", async () => {
