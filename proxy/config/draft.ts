@@ -145,6 +145,8 @@ export interface ProxyDraft {
   captureResponseHeaders: { name: string; len: number }[];
   balance: Balance;
   servers: ServerModel[];
+  /** Option words of the `default-server` lines so far, applied before each server's own. */
+  defaultServer: string[];
   cookie?: CookieConfig;
   stickTable?: StickTable;
   stickRules: StickRule[];
@@ -179,6 +181,7 @@ export function newProxy(kind: ProxyKind, name: string, loc: SourceLoc): ProxyDr
     captureResponseHeaders: [],
     balance: { algo: "roundrobin" },
     servers: [],
+    defaultServer: [],
     stickRules: [],
     retries: 3,
     options: {
@@ -211,6 +214,7 @@ export function inheritFrom(defaults: ProxyDraft, kind: ProxyKind, name: string,
   if (defaults.defaultBackend) p.defaultBackend = { ...defaults.defaultBackend };
   if (defaults.monitorUri) p.monitorUri = { ...defaults.monitorUri };
   p.balance = { ...defaults.balance };
+  p.defaultServer = [...defaults.defaultServer];
   if (defaults.cookie) p.cookie = { ...defaults.cookie };
   p.retries = defaults.retries;
   if (defaults.fullconn !== undefined) p.fullconn = defaults.fullconn;

@@ -1056,6 +1056,49 @@ export const CASES: Record<string, Cases> = {
   },
 
   // ---- servers and persistence ---------------------------------------------------------
+  "default-server": {
+    ok: [
+      {
+        section: "backend",
+        lines:
+          "default-server inter 3s fall 2 weight 5\nserver a 127.0.0.1:1 check\ndefault-server rise 1\nserver b 127.0.0.1:2 weight 2 inter 1s",
+        check: (_m, p) => {
+          expect(p.servers[0]).toMatchObject({
+            inter: 3000,
+            fastinter: 3000,
+            fall: 2,
+            rise: 2,
+            weight: 5,
+            check: true,
+          });
+          expect(p.servers[1]).toMatchObject({
+            inter: 1000,
+            fastinter: 1000,
+            fall: 2,
+            rise: 1,
+            weight: 2,
+            check: false,
+          });
+        },
+      },
+      {
+        // A backend starts from its defaults section's default-server line.
+        section: "defaults",
+        lines: "default-server check inter 4s",
+        check: (_m, p) => expect(p.servers[0]).toMatchObject({ check: true, inter: 4000, downinter: 4000 }),
+      },
+      {
+        section: "listen",
+        lines: "default-server maxconn 10\nserver a 127.0.0.1:1",
+        check: (_m, p) => expect(p.servers[0]!.maxconn).toBe(10),
+      },
+    ],
+    bad: [
+      { section: "backend", lines: "default-server inter 3x", error: "unknown time unit 'x'" },
+      { section: "backend", lines: "default-server chek", error: "did you mean 'check'?" },
+      { section: "frontend", lines: "default-server check", error: "is not allowed in a 'frontend' section" },
+    ],
+  },
   server: {
     ok: [
       {

@@ -2,7 +2,7 @@
 import { didYouMean } from "../hint.js";
 import type { ServerModel } from "../model.js";
 import { parseHostPort } from "../net.js";
-import { BACKS_ONLY, fail, int, type KeywordRow, type KwCtx, takeValue, time } from "./types.js";
+import { BACKS, BACKS_ONLY, fail, int, type KeywordRow, type KwCtx, takeValue, time } from "./types.js";
 
 type Draft = {
   -readonly [K in keyof ServerModel]: ServerModel[K];
@@ -161,6 +161,40 @@ function positiveTime(ctx: KwCtx, v: string, name: string): number {
 
 const SERVER_NAME = /^[A-Za-z0-9_.:-]+$/;
 
+/** Applies server option words to `s` (located errors on `ctx`), noting which were given. */
+function applyOptions(ctx: KwCtx, s: Draft, words: readonly string[], given: Set<string>): void {
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    const opt = OPTION_BY_NAME.get(word);
+    if (!opt) {
+      fail(
+        ctx,
+        `server option '${word}' is unknown or not supported yet`,
+        didYouMean(word, OPTION_BY_NAME.keys()) ?? `supported: ${[...OPTION_BY_NAME.keys()].join(", ")}`,
+      );
+    }
+    if (opt.takesValue) {
+      opt.apply(ctx, s, takeValue(ctx, words, i, word));
+      i++;
+    } else opt.apply(ctx, s, undefined);
+    given.add(word);
+  }
+}
+
+/** Options a server may not take from `default-server` (they name one server). */
+const PER_SERVER_ONLY = new Set(["cookie"]);
+
+function parseDefaultServer(ctx: KwCtx, args: readonly string[]): void {
+  if (args.length === 0) fail(ctx, "expects at least one server option", "e.g. default-server inter 3s fall 3 rise 2");
+  for (const word of args) {
+    if (PER_SERVER_ONLY.has(word)) fail(ctx, `'${word}' names one server: set it on the server line`);
+  }
+  // Checked now, on a scratch server, so a mistake is reported on this line.
+  const scratch = { inter: 2000 } as Draft;
+  applyOptions(ctx, scratch, args, new Set());
+  ctx.proxy.defaultServer.push(...args);
+}
+
 function parseServer(ctx: KwCtx, args: readonly string[]): void {
   const [name, address] = args;
   if (name === undefined || address === undefined) {
@@ -196,25 +230,12 @@ function parseServer(ctx: KwCtx, args: readonly string[]): void {
     disabled: false,
     loc: ctx.loc,
   };
-  let fastinter: boolean | undefined;
-  let downinter: boolean | undefined;
-  for (let i = 2; i < args.length; i++) {
-    const word = args[i]!;
-    const opt = OPTION_BY_NAME.get(word);
-    if (!opt) {
-      fail(
-        ctx,
-        `server option '${word}' is unknown or not supported yet`,
-        didYouMean(word, OPTION_BY_NAME.keys()) ?? `supported: ${[...OPTION_BY_NAME.keys()].join(", ")}`,
-      );
-    }
-    if (opt.takesValue) {
-      opt.apply(ctx, s, takeValue(ctx, args, i, word));
-      i++;
-    } else opt.apply(ctx, s, undefined);
-    if (word === "fastinter") fastinter = true;
-    if (word === "downinter") downinter = true;
-  }
+  // `default-server` lines of this section (or its defaults) first, then the server's own.
+  const set = new Set<string>();
+  applyOptions(ctx, s, ctx.proxy.defaultServer, set);
+  applyOptions(ctx, s, args.slice(2), set);
+  const fastinter = set.has("fastinter");
+  const downinter = set.has("downinter");
   if (!fastinter) s.fastinter = s.inter;
   if (!downinter) s.downinter = s.inter;
   const { checkPort, slowstart, cookie, ...rest } = s;
@@ -228,6 +249,13 @@ function parseServer(ctx: KwCtx, args: readonly string[]): void {
 }
 
 export const SERVER_ROWS: readonly KeywordRow[] = [
+  {
+    name: "default-server",
+    sections: BACKS,
+    args: "[<option> ...]",
+    doc: "server options every later server line of the section starts from (a backend also inherits its defaults section's)",
+    parse: parseDefaultServer,
+  },
   {
     name: "server",
     sections: BACKS_ONLY,
