@@ -128,6 +128,18 @@ export class BackendImpl implements BackendPlan {
     return n;
   }
 
+  /**
+   * `nbsrv()`: the usable active servers, or when none is left the backups that would serve
+   * (the first usable one, or all of them with `option allbackups`), as HAProxy counts.
+   */
+  nbsrv(): number {
+    const active = this.usableCount();
+    if (active > 0) return active;
+    let backups = 0;
+    for (const s of this.rt.servers) if (s.cfg.backup && isUsable(s)) backups++;
+    return this.cfg.options.allbackups ? backups : Math.min(backups, 1);
+  }
+
   // ---- choosing -------------------------------------------------------------------------
 
   choose(req: RequestInfo, exclude?: ServerPlan): Choice {

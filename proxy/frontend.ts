@@ -157,7 +157,7 @@ export class FrontendImpl implements FrontendPlan {
   private aclContext(req: RequestInfo, backend?: BackendImpl): AclContext {
     return {
       req,
-      nbsrv: (name) => (name === undefined ? (backend?.usableCount() ?? 0) : this.node.nbsrv(name)),
+      nbsrv: (name) => (name === undefined ? (backend?.nbsrv() ?? 0) : this.node.nbsrv(name)),
     };
   }
 

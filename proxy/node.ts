@@ -98,7 +98,7 @@ export class ProxyNode {
 
   /** Usable servers of a backend (nbsrv). */
   nbsrv(backend: string): number {
-    return this.backends.get(backend)?.usableCount() ?? 0;
+    return this.backends.get(backend)?.nbsrv() ?? 0;
   }
 
   /** Starts health checks (a standby runs them too, so it knows the servers before serving). */
