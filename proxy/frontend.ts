@@ -58,6 +58,11 @@ export class FrontendImpl implements FrontendPlan {
   private readonly rules: readonly CompiledRule[];
   private readonly useBackends: readonly { readonly pred: Predicate; readonly backend: BackendImpl }[];
   private readonly defaultBackend: BackendImpl | undefined;
+  /**
+   * Connections are relayed as TCP (`mode tcp`). A TCP frontend whose default backend is an
+   * HTTP one is upgraded to HTTP at once, as HAProxy does: it runs the HTTP path.
+   */
+  readonly tcp: boolean;
   private readonly errorPages = new Map<number, Buffer>();
   private readonly logger: (rec: ExchangeLog) => void;
 
@@ -91,6 +96,7 @@ export class FrontendImpl implements FrontendPlan {
       : cfg.isBackend
         ? node.backends.get(cfg.name)
         : undefined;
+    this.tcp = cfg.mode === "tcp" && (this.defaultBackend?.cfg.mode ?? "tcp") === "tcp";
     this.logger = out.httpLogger(cfg);
     // The same rule as NodeOutput.httpLogger: targets and `option httplog` (or tcplog).
     this.logging = cfg.logs.length > 0 && (cfg.options.httplog || cfg.options.tcplog);

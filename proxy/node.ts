@@ -16,6 +16,7 @@ import { ClientConnection } from "./http/client.js";
 import type { NodeContext } from "./http/plan.js";
 import { NodeOutput } from "./output.js";
 import type { AdminState, ServerRuntime } from "./state.js";
+import { TcpSession } from "./tcp/session.js";
 
 export interface NodeOptions {
   /** Debug lines (`-d`): why each retry, each bad request, each check change. */
@@ -223,7 +224,14 @@ export class ProxyNode {
       this.held.push({ fe, socket });
       return;
     }
-    new ClientConnection(socket, fe, ctx);
+    this.start(fe, socket);
+  }
+
+  /** A client connection on `fe`: an HTTP connection, or a TCP session (`mode tcp`). */
+  private start(fe: FrontendImpl, socket: Socket): void {
+    this.out.connectLog(fe.cfg, socket);
+    if (fe.tcp) new TcpSession(socket, fe, this.ctx);
+    else new ClientConnection(socket, fe, this.ctx);
   }
 
   /** Connections accepted over maxconn, waiting (unread) for a slot, oldest first. */
@@ -250,8 +258,8 @@ export class ProxyNode {
         continue;
       }
       held.splice(i, 1);
-      new ClientConnection(h.socket, h.fe, this.ctx);
-      h.socket.resume();
+      this.start(h.fe, h.socket);
+      if (!h.fe.tcp) h.socket.resume();
     }
   }
 

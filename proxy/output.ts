@@ -4,9 +4,10 @@
  * page, the stats page and CSV. The request path reaches these through FrontendPlan.
  */
 import type { LogTarget, ProxyModel } from "./config/model.js";
+import { plainIp } from "./http/client.js";
 import type { ExchangeLog, LocalResponse, RequestInfo } from "./http/plan.js";
 import { ErrorReplies, parseErrorResponse } from "./http/responses.js";
-import { httpLogFormatter } from "./log/httplog.js";
+import { formatConnectLog, formatTcpLog, httpLogFormatter } from "./log/httplog.js";
 import { LOG_LEVEL, LogHub, type LogSender } from "./log/syslog.js";
 import type { ProxyNode } from "./node.js";
 import { rateRead } from "./state.js";
@@ -41,13 +42,10 @@ export class NodeOutput {
   /** The log function of a frontend: formats and sends, or does nothing without targets. */
   httpLogger(p: ProxyModel): (rec: ExchangeLog) => void {
     const targets: readonly LogTarget[] = p.logs;
-    if (targets.length === 0 || (!p.options.httplog && !p.options.tcplog)) {
-      // HAProxy without httplog logs a short "Connect from" line per connection; fulcrum
-      // logs requests only when `option httplog` is set (the tutorial's setup).
-      return () => undefined;
-    }
+    if (targets.length === 0 || (!p.options.httplog && !p.options.tcplog)) return () => undefined;
     const sender = this.hub.sender(targets);
-    const format = httpLogFormatter(p);
+    // `option tcplog`, or `option httplog` on a TCP proxy (HAProxy falls back to tcplog).
+    const format = p.mode === "tcp" || !p.options.httplog ? formatTcpLog : httpLogFormatter(p);
     const separate = p.options.logSeparateErrors;
     const dontlogNormal = p.options.dontlogNormal;
     return (rec) => {
@@ -58,6 +56,33 @@ export class NodeOutput {
   }
 
   private readonly senders = new Map<ProxyModel, LogSender>();
+
+  /**
+   * HAProxy logs `Connect from IP:PORT to IP:PORT (FRONTEND/MODE)` when a connection is
+   * accepted on a proxy with `log` targets but neither `option httplog` nor `option tcplog`.
+   */
+  connectLog(
+    p: ProxyModel,
+    socket: { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number },
+  ): void {
+    if (p.logs.length === 0 || p.options.httplog || p.options.tcplog) return;
+    let s = this.senders.get(p);
+    if (s === undefined) {
+      s = this.hub.sender(p.logs);
+      this.senders.set(p, s);
+    }
+    s.send(
+      INFO,
+      formatConnectLog({
+        clientIp: plainIp(socket.remoteAddress),
+        clientPort: socket.remotePort ?? 0,
+        localIp: plainIp(socket.localAddress),
+        localPort: socket.localPort ?? 0,
+        frontend: p.name,
+        mode: p.mode,
+      }),
+    );
+  }
 
   /** A message about a proxy (server state changes) to its log targets. */
   proxyLog(p: ProxyModel, severity: number, line: string): void {

@@ -45,7 +45,10 @@ export interface Counters {
   /** Highest per-second rates seen. */
   rateMax: number;
   reqRateMax: number;
-  /** Moving averages over the last 1024 requests (ms), HAProxy's qtime/ctime/rtime/ttime. */
+  /**
+   * HAProxy's qtime/ctime/rtime/ttime: sums over the last (up to) 1024 streams that reached a
+   * server (ms), read as averages by stats/meter.ts `averageTime`.
+   */
   qtime: number;
   ctime: number;
   rtime: number;

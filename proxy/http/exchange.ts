@@ -12,7 +12,7 @@
 
 import { htxRequestHeadSize, htxResponseHeadSize, htxSizeOfRaw } from "../log/htx.js";
 import { countStatus } from "../state.js";
-import { countRequest, countSession } from "../stats/meter.js";
+import { countRequest, countSession, countTimes } from "../stats/meter.js";
 import { type BodyDecoder, createDecoder, type Framing, requestFraming, responseFraming } from "./body.js";
 import type { ClientConnection } from "./client.js";
 import {
@@ -1137,6 +1137,12 @@ export class Exchange implements UpstreamOwner {
     if (srv) {
       srv.rt.counters.bytesIn += bytesIn;
       srv.rt.counters.bytesOut += bytesOut;
+      if (be && this.trs >= 0 && this.tc >= 0) {
+        // The averages HAProxy keeps of the streams that got a response (qtime ... ttime).
+        const t = { queue: Math.max(0, this.tw), connect: this.tc, response: this.trs, total: now - this.t0 };
+        countTimes(srv.rt.counters, srv.rt.counters.reqTot, t);
+        countTimes(be.rt.counters, be.rt.counters.reqTot, t);
+      }
     }
     // Built only when the frontend logs, in one literal of a fixed shape: the record with
     // spreads cost a fifth of the throughput even when nothing was logged (profiled).

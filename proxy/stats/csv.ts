@@ -9,6 +9,7 @@
 import type { ProxyModel, ServerModel } from "../config/model.js";
 import type { BackendRuntime, Counters, FrontendRuntime, ServerRuntime } from "../state.js";
 import { isUsable, rateRead } from "../state.js";
+import { averageTime } from "./meter.js";
 import type { StatsProxy, StatsSnapshot } from "./snapshot.js";
 
 type Value = string | number | undefined;
@@ -52,6 +53,14 @@ const lastSess = (now: number, t: number) => (t > 0 ? secondsSince(now, t) : -1)
 const downtime = (now: number, total: number, since: number) =>
   Math.floor((total + (since > 0 ? Math.max(0, now - since) : 0)) / 1000);
 const ms = (v: number) => Math.round(v);
+/** A time average of a backend or server row (stats/meter.ts `countTimes`). */
+const avg = (x: { p: StatsProxy; c: Counters }, sum: number) =>
+  averageTime(sum, x.p.cfg.mode === "http" ? x.c.reqTot : x.c.lbtot);
+/** HTTP-only columns: empty on the rows of a TCP proxy, as HAProxy leaves them. */
+const httpOnly =
+  <C extends { p: StatsProxy }>(g: (x: C) => Value) =>
+  (x: C): Value =>
+    x.p.cfg.mode === "http" ? g(x) : undefined;
 
 /** HAProxy's check status descriptions (the CSV's check_desc). */
 export const CHECK_DESCRIPTIONS: Readonly<Record<string, string>> = {
@@ -163,6 +172,11 @@ function all(f: (c: Counters) => Value): [Get<FeCtx>, Get<BeCtx>, Get<SvCtx>] {
   return [(x) => f(x.c), (x) => f(x.c), (x) => f(x.c)];
 }
 
+/** `all`, empty on a TCP proxy's rows. */
+function allHttp(f: (c: Counters) => Value): [Get<FeCtx>, Get<BeCtx>, Get<SvCtx>] {
+  return [httpOnly((x: FeCtx) => f(x.c)), httpOnly((x: BeCtx) => f(x.c)), httpOnly((x: SvCtx) => f(x.c))];
+}
+
 const CHECK =
   <T>(f: (x: SvCtx) => T) =>
   (x: SvCtx) =>
@@ -177,7 +191,15 @@ const H1_EXTRA: readonly Column[] = [
   ["h1_bytes_out", (x: FeCtx) => x.c.bytesOut, (x: BeCtx) => x.c.bytesIn],
   ["h1_spliced_bytes_in", zero, zero],
   ["h1_spliced_bytes_out", zero, zero],
-].map(([name, fe, be]) => col(name as string, fe as Get<FeCtx>, be as Get<BeCtx>, null));
+].map(([name, fe, be]) =>
+  // A TCP proxy's streams never reach the HTTP/1 layer: its h1 counters stay 0.
+  col(
+    name as string,
+    (x: FeCtx) => (x.p.cfg.mode === "http" ? (fe as (x: FeCtx) => Value)(x) : 0),
+    (x: BeCtx) => (x.p.cfg.mode === "http" ? (be as (x: BeCtx) => Value)(x) : 0),
+    null,
+  ),
+);
 
 const H2_NAMES = [
   "h2_headers_rcvd",
@@ -361,16 +383,21 @@ export const COLUMNS: readonly Column[] = [
     null,
     CHECK((x) => (x.sv.lastCheck?.durationMs !== undefined ? ms(x.sv.lastCheck.durationMs) : undefined)),
   ),
-  col("hrsp_1xx", ...all((c) => c.hrsp[0])),
-  col("hrsp_2xx", ...all((c) => c.hrsp[1])),
-  col("hrsp_3xx", ...all((c) => c.hrsp[2])),
-  col("hrsp_4xx", ...all((c) => c.hrsp[3])),
-  col("hrsp_5xx", ...all((c) => c.hrsp[4])),
-  col("hrsp_other", ...all((c) => c.hrsp[5])),
+  col("hrsp_1xx", ...allHttp((c) => c.hrsp[0])),
+  col("hrsp_2xx", ...allHttp((c) => c.hrsp[1])),
+  col("hrsp_3xx", ...allHttp((c) => c.hrsp[2])),
+  col("hrsp_4xx", ...allHttp((c) => c.hrsp[3])),
+  col("hrsp_5xx", ...allHttp((c) => c.hrsp[4])),
+  col("hrsp_other", ...allHttp((c) => c.hrsp[5])),
   col("hanafail", null, null, null),
   col("req_rate", (x) => rateRead(x.c.reqRate, x.snap.now), null, null),
   col("req_rate_max", (x) => x.c.reqRateMax, null, null),
-  col("req_tot", ...all((c) => c.reqTot)),
+  col(
+    "req_tot",
+    (x) => x.c.reqTot,
+    httpOnly((x) => x.c.reqTot),
+    httpOnly((x) => x.c.reqTot),
+  ),
   col(
     "cli_abrt",
     null,
@@ -403,26 +430,26 @@ export const COLUMNS: readonly Column[] = [
   col(
     "qtime",
     null,
-    (x) => ms(x.c.qtime),
-    (x) => ms(x.c.qtime),
+    (x) => avg(x, x.c.qtime),
+    (x) => avg(x, x.c.qtime),
   ),
   col(
     "ctime",
     null,
-    (x) => ms(x.c.ctime),
-    (x) => ms(x.c.ctime),
+    (x) => avg(x, x.c.ctime),
+    (x) => avg(x, x.c.ctime),
   ),
   col(
     "rtime",
     null,
-    (x) => ms(x.c.rtime),
-    (x) => ms(x.c.rtime),
+    (x) => avg(x, x.c.rtime),
+    (x) => avg(x, x.c.rtime),
   ),
   col(
     "ttime",
     null,
-    (x) => ms(x.c.ttime),
-    (x) => ms(x.c.ttime),
+    (x) => avg(x, x.c.ttime),
+    (x) => avg(x, x.c.ttime),
   ),
   col("agent_status", null, null, null),
   col("agent_code", null, null, null),
@@ -472,7 +499,12 @@ export const COLUMNS: readonly Column[] = [
   col("conn_rate", (x) => rateRead(x.c.sessRate, x.snap.now), null, null),
   col("conn_rate_max", (x) => x.c.rateMax, null, null),
   col("conn_tot", (x) => x.c.stot, null, null),
-  col("intercepted", (x) => x.c.intercepted, null, null),
+  col(
+    "intercepted",
+    httpOnly((x) => x.c.intercepted),
+    null,
+    null,
+  ),
   col("dcon", zero, null, null),
   col("dses", zero, null, null),
   col("wrew", zero, zero, zero),
@@ -488,8 +520,8 @@ export const COLUMNS: readonly Column[] = [
     (x) => x.c.reuse,
     (x) => x.c.reuse,
   ),
-  col("cache_lookups", zero, zero, null),
-  col("cache_hits", zero, zero, null),
+  col("cache_lookups", httpOnly(zero), httpOnly(zero), null),
+  col("cache_hits", httpOnly(zero), httpOnly(zero), null),
   col("srv_icur", null, null, zero),
   col("src_ilim", null, null, null),
   col(

@@ -18,3 +18,36 @@ export function countRequest(c: Counters, now: number): void {
   const r = rateAdd(c.reqRate, now);
   if (r > c.reqRateMax) c.reqRateMax = r;
 }
+
+/** HAProxy's window for the qtime/ctime/rtime/ttime averages. */
+export const TIME_SAMPLES = 1024;
+
+/**
+ * A stream that reached its server ended: its queue, connect, response and total times join
+ * the server's and backend's averages (summed while fewer than 1024 samples were taken, then
+ * a sliding sum, as HAProxy's swrate), and the maxima. `samples` is how many streams the
+ * counters had seen before this one (HTTP requests, or balanced TCP connections).
+ */
+export function countTimes(
+  c: Counters,
+  samples: number,
+  t: { readonly queue: number; readonly connect: number; readonly response: number; readonly total: number },
+): void {
+  // Whole milliseconds, as HAProxy's timers (truncated).
+  const add = (sum: number, v: number) =>
+    samples > TIME_SAMPLES ? sum - Math.ceil(sum / TIME_SAMPLES) + Math.floor(v) : sum + Math.floor(v);
+  c.qtime = add(c.qtime, t.queue);
+  c.ctime = add(c.ctime, t.connect);
+  c.rtime = add(c.rtime, t.response);
+  c.ttime = add(c.ttime, t.total);
+  c.qtimeMax = Math.max(c.qtimeMax, Math.floor(t.queue));
+  c.ctimeMax = Math.max(c.ctimeMax, Math.floor(t.connect));
+  c.rtimeMax = Math.max(c.rtimeMax, Math.floor(t.response));
+  c.ttimeMax = Math.max(c.ttimeMax, Math.floor(t.total));
+}
+
+/** An average of `countTimes`, as HAProxy reads it: over min(samples, 1024), rounded up. */
+export function averageTime(sum: number, samples: number): number {
+  const n = Math.min(samples, TIME_SAMPLES);
+  return n > 0 ? Math.ceil(sum / n) : 0;
+}

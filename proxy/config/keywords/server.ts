@@ -185,7 +185,8 @@ function applyOptions(ctx: KwCtx, s: Draft, words: readonly string[], given: Set
 const PER_SERVER_ONLY = new Set(["cookie"]);
 
 function parseDefaultServer(ctx: KwCtx, args: readonly string[]): void {
-  if (args.length === 0) fail(ctx, "expects at least one server option", "e.g. default-server inter 3s fall 3 rise 2");
+  if (args.length === 0)
+    fail(ctx, "expects at least one server option", "e.g. default-server inter 3s fall 3 rise 2");
   for (const word of args) {
     if (PER_SERVER_ONLY.has(word)) fail(ctx, `'${word}' names one server: set it on the server line`);
   }

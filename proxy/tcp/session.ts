@@ -1,0 +1,454 @@
+/**
+ * `mode tcp`: one client connection, one server connection, bytes copied both ways as they
+ * come, as HAProxy's TCP proxy does. The same backend choice (use_backend/default_backend,
+ * balancing, maxconn queue, retries and redispatch), the same counters, and HAProxy's
+ * `option tcplog` line at the end.
+ *
+ *   accept -> route -> choose (queue) -> connect (retry / redispatch) -> relay -> close, log
+ *
+ * Timeouts as HAProxy applies them to a TCP stream: `timeout connect` per attempt, then
+ * `timeout client` while the client side is silent and `timeout server` while the server side
+ * is, both replaced by `timeout tunnel` when it is set. Half-closes are passed on (a FIN from
+ * one side ends writing to the other); the session ends once both directions are done.
+ */
+import { connect, type Socket } from "node:net";
+import { plainIp } from "../http/client.js";
+import type { RequestHead } from "../http/h1.js";
+import type {
+  BackendPlan,
+  Choice,
+  FrontendPlan,
+  NodeContext,
+  RequestInfo,
+  ServerPlan,
+} from "../http/plan.js";
+import { countSession, countTimes } from "../stats/meter.js";
+
+/** Termination state letters (first two of HAProxy's four). */
+type Ending = "--" | "CC" | "CD" | "SD" | "cD" | "sD" | "SC" | "sC" | "sQ" | "CQ" | "PR";
+
+/** A TCP session has no request: routing and balancing see the addresses alone. */
+const EMPTY_HEAD: RequestHead = {
+  method: "",
+  uri: "",
+  version: 11,
+  proto: "",
+  line: "",
+  headers: { names: [], values: [] },
+};
+
+export class TcpSession {
+  private readonly acceptedAt: number;
+  private readonly info: RequestInfo;
+  private be: BackendPlan | undefined;
+  private choice: Choice | undefined;
+  private server: ServerPlan | undefined;
+  /** The server slot held (maxconn accounting), released once. */
+  private slot: ServerPlan | undefined;
+  private up: Socket | null = null;
+  private cancelWait: (() => void) | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private clientIdle: NodeJS.Timeout | null = null;
+  private serverIdle: NodeJS.Timeout | null = null;
+  private attempts = 0;
+  private redispatched = false;
+  private tw = -1;
+  private tc = -1;
+  private tConnect = 0;
+  private bytesOut = 0;
+  private clientDone = false;
+  private serverDone = false;
+  private ended = false;
+  /** The first side that was silent for its timeout (the log's termination state). */
+  private timedOut: "cD" | "sD" | undefined;
+  private released = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly fe: FrontendPlan,
+    private readonly node: NodeContext,
+  ) {
+    this.acceptedAt = node.now();
+    node.actconn++;
+    node.clients.add(this);
+    fe.rt.conns++;
+    const c = fe.rt.counters;
+    c.scur++;
+    countSession(c, this.acceptedAt);
+    if (c.scur > c.smax) c.smax = c.scur;
+    socket.setNoDelay(true);
+    this.info = {
+      head: EMPTY_HEAD,
+      path: "",
+      query: "",
+      srcIp: plainIp(socket.remoteAddress),
+      srcPort: socket.remotePort ?? 0,
+      dstPort: socket.localPort ?? 0,
+      fe,
+    };
+    // Until a server is connected, the client's bytes wait in the socket (HAProxy buffers
+    // them the same way) and a close from the client ends the session.
+    socket.pause();
+    socket.on("error", () => this.clientGone(true));
+    socket.on("close", () => this.clientGone(false));
+    socket.on("end", () => this.onClientEnd());
+    if (fe.gated && node.serveGate !== undefined && !node.serveGate()) {
+      this.finish("PR");
+      return;
+    }
+    this.route();
+  }
+
+  // ---- choosing a server ------------------------------------------------------------------
+
+  private route(): void {
+    this.be = this.fe.route(this.info);
+    if (this.be === undefined) {
+      this.finish("SC");
+      return;
+    }
+    const c = this.be.rt.counters;
+    countSession(c, this.acceptedAt);
+    c.scur++;
+    if (c.scur > c.smax) c.smax = c.scur;
+    this.choice = this.be.choose(this.info);
+    const s = this.choice.server;
+    if (s !== undefined) this.takeOrWait(s);
+    else if (this.choice.full) this.waitInQueue(undefined);
+    else this.finish("SC");
+  }
+
+  private takeOrWait(s: ServerPlan): void {
+    const be = this.be!;
+    this.server = s;
+    if (be.hasRoom(s)) {
+      be.take(s);
+      this.slot = s;
+      this.assigned(s);
+      this.connect();
+      return;
+    }
+    this.waitInQueue(s);
+  }
+
+  private waitInQueue(s: ServerPlan | undefined): void {
+    const be = this.be!;
+    this.cancelWait = be.enqueue(s, this.info, (srv, _waited, outcome) => {
+      this.cancelWait = null;
+      if (this.ended) {
+        if (srv) be.release(srv);
+        return;
+      }
+      if (srv !== undefined) {
+        this.server = srv;
+        this.slot = srv;
+        this.assigned(srv);
+        this.connect();
+        return;
+      }
+      if (outcome === "redispatch") {
+        const other = be.balance(this.info, s);
+        if (other !== undefined) {
+          this.redispatched = true;
+          this.takeOrWait(other);
+          return;
+        }
+      }
+      this.finish("sQ");
+    });
+  }
+
+  /** The server is this session's: its counters, as for an HTTP stream. */
+  private assigned(s: ServerPlan): void {
+    const now = this.node.now();
+    this.tw = now - this.acceptedAt;
+    countSession(s.rt.counters, now);
+    s.rt.counters.lastSess = now;
+    this.be!.rt.counters.lastSess = now;
+    if (!this.choice!.direct || this.redispatched) {
+      s.rt.counters.lbtot++;
+      this.be!.rt.counters.lbtot++;
+    }
+  }
+
+  // ---- connecting -------------------------------------------------------------------------
+
+  private connect(): void {
+    const s = this.server!;
+    const be = this.be!;
+    s.rt.counters.connect++;
+    be.rt.counters.connect++;
+    this.tConnect = this.node.now();
+    const up = connect({ host: s.rt.cfg.host, port: s.rt.cfg.port, allowHalfOpen: true });
+    this.up = up;
+    up.setNoDelay(true);
+    const timeout = be.timeouts.connect;
+    if (timeout !== undefined) {
+      this.connectTimer = setTimeout(() => this.connectFailed(up, "timeout", "connect timeout"), timeout);
+    }
+    up.once("connect", () => this.connected(up));
+    up.on("error", (err) => {
+      if (this.up === up && this.tc < 0) this.connectFailed(up, "error", err.message);
+      else if (this.up === up) this.serverGone(true);
+    });
+  }
+
+  private connectFailed(up: Socket, kind: "error" | "timeout", why: string): void {
+    if (this.up !== up || this.ended) return;
+    this.clearConnectTimer();
+    up.removeAllListeners();
+    up.on("error", () => undefined);
+    up.destroy();
+    this.up = null;
+    const be = this.be!;
+    const s = this.server!;
+    s.rt.counters.econ++;
+    be.rt.counters.econ++;
+    this.attempts++;
+    const d = be.retryDecision(this.choice!, s, this.attempts, kind, false);
+    if (d.action === "give-up") {
+      this.attempts--;
+      this.node.debug?.(`${be.cfg.name}/${s.rt.cfg.name}: ${why}; ${d.why}`);
+      this.finish(kind === "timeout" ? "sC" : "SC");
+      return;
+    }
+    let next = s;
+    if (d.action === "redispatch") {
+      const other = be.balance(this.info, s);
+      if (other !== undefined && other !== s) next = other;
+    }
+    if (next !== s) {
+      s.rt.counters.wredis++;
+      be.rt.counters.wredis++;
+      if (this.slot) be.release(this.slot);
+      be.take(next);
+      this.slot = next;
+      this.server = next;
+      this.redispatched = true;
+      this.assigned(next);
+    } else {
+      s.rt.counters.wretr++;
+      be.rt.counters.wretr++;
+    }
+    this.node.debug?.(`${be.cfg.name}/${s.rt.cfg.name}: ${why}; ${d.why}`);
+    const go = () => {
+      this.retryTimer = null;
+      if (!this.ended) this.connect();
+    };
+    if (d.delayMs > 0) this.retryTimer = setTimeout(go, d.delayMs);
+    else go();
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+  }
+
+  // ---- relaying ---------------------------------------------------------------------------
+
+  private connected(up: Socket): void {
+    if (this.up !== up || this.ended) return;
+    this.clearConnectTimer();
+    this.tc = this.node.now() - this.tConnect;
+    const s = this.server!;
+    const be = this.be!;
+    const fc = this.fe.rt.counters;
+    const client = this.socket;
+    client.on("data", (d: Buffer) => {
+      fc.bytesIn += d.length;
+      be.rt.counters.bytesIn += d.length;
+      s.rt.counters.bytesIn += d.length;
+      this.touchClient();
+      this.touchServer();
+      if (!up.write(d)) client.pause();
+    });
+    up.on("drain", () => client.resume());
+    up.on("data", (d: Buffer) => {
+      this.bytesOut += d.length;
+      fc.bytesOut += d.length;
+      be.rt.counters.bytesOut += d.length;
+      s.rt.counters.bytesOut += d.length;
+      this.touchServer();
+      this.touchClient();
+      if (!client.write(d)) up.pause();
+    });
+    client.on("drain", () => up.resume());
+    up.on("end", () => this.onServerEnd());
+    up.on("close", () => this.serverGone(false));
+    this.touchClient();
+    this.touchServer();
+    // A FIN the client sent while connecting is passed on once its bytes are.
+    if (this.clientDone) up.end();
+    client.resume();
+  }
+
+  private idleTimeouts(): { client?: number; server?: number } {
+    const t = this.be?.timeouts.tunnel;
+    if (t !== undefined) return { client: t, server: t };
+    return { client: this.fe.timeouts.client, server: this.be?.timeouts.server };
+  }
+
+  private touchClient(): void {
+    const ms = this.idleTimeouts().client;
+    if (ms === undefined || this.clientDone) return;
+    if (this.clientIdle !== null) this.clientIdle.refresh();
+    else this.clientIdle = setTimeout(() => this.idleTimeout("cD"), ms);
+  }
+
+  private touchServer(): void {
+    const ms = this.idleTimeouts().server;
+    if (ms === undefined || this.serverDone) return;
+    if (this.serverIdle !== null) this.serverIdle.refresh();
+    else this.serverIdle = setTimeout(() => this.idleTimeout("sD"), ms);
+  }
+
+  /**
+   * A side was silent for its timeout. As HAProxy, the direction it feeds is shut (the other
+   * peer gets a FIN) and what the other side still sends is relayed; the session ends when
+   * that side closes too, or at once when it already had.
+   */
+  private idleTimeout(ending: "cD" | "sD"): void {
+    this.timedOut ??= ending;
+    if (ending === "cD") {
+      this.clientIdle = null;
+      this.socket.pause();
+      this.onClientEnd();
+    } else {
+      this.serverIdle = null;
+      this.up?.pause();
+      this.onServerEnd();
+    }
+  }
+
+  private onClientEnd(): void {
+    if (this.clientDone) return;
+    this.clientDone = true;
+    if (this.clientIdle !== null) clearTimeout(this.clientIdle);
+    this.clientIdle = null;
+    // Before the server connection is up, the FIN waits: it is passed on once connected.
+    if (this.tc < 0) return;
+    this.up?.end();
+    if (this.serverDone) this.finish(this.timedOut ?? "--");
+  }
+
+  private onServerEnd(): void {
+    if (this.serverDone) return;
+    this.serverDone = true;
+    if (this.serverIdle !== null) clearTimeout(this.serverIdle);
+    this.serverIdle = null;
+    if (!this.socket.destroyed) this.socket.end();
+    if (this.clientDone) this.finish(this.timedOut ?? "--");
+  }
+
+  private clientGone(error: boolean): void {
+    if (this.ended) return;
+    if (this.tc < 0) this.finish(this.cancelWait !== null ? "CQ" : "CC");
+    else if (error || !this.clientDone) this.finish(this.timedOut ?? "CD");
+    else this.finish(this.timedOut ?? "--");
+  }
+
+  private serverGone(error: boolean): void {
+    if (this.ended) return;
+    if (error || !this.serverDone) {
+      this.server!.rt.counters.srvAbrt++;
+      this.be!.rt.counters.srvAbrt++;
+      this.finish(this.timedOut ?? "SD");
+    } else this.finish(this.timedOut ?? "--");
+  }
+
+  // ---- the end ----------------------------------------------------------------------------
+
+  private finish(ending: Ending): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.clearConnectTimer();
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.clientIdle !== null) clearTimeout(this.clientIdle);
+    if (this.serverIdle !== null) clearTimeout(this.serverIdle);
+    this.cancelWait?.();
+    this.cancelWait = null;
+    if (ending === "CD" || ending === "cD") {
+      if (this.server) this.server.rt.counters.cliAbrt++;
+      if (this.be) this.be.rt.counters.cliAbrt++;
+    }
+    const up = this.up;
+    this.up = null;
+    if (up !== null) {
+      up.removeAllListeners("close");
+      if (ending === "--") up.end();
+      up.destroy();
+    }
+    if (this.tc >= 0 && this.server !== undefined) {
+      // HAProxy's time averages of a TCP stream: no response time (it counts from the connect).
+      const t = {
+        queue: Math.max(0, this.tw),
+        connect: this.tc,
+        response: 0,
+        total: this.node.now() - this.acceptedAt,
+      };
+      countTimes(this.server.rt.counters, this.server.rt.counters.lbtot, t);
+      countTimes(this.be!.rt.counters, this.be!.rt.counters.lbtot, t);
+    }
+    // Logged once the session has left its backend and server, as HAProxy counts bc/sc.
+    if (this.slot) this.be!.release(this.slot);
+    this.slot = undefined;
+    if (this.be) this.be.rt.counters.scur--;
+    this.log(ending);
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.release();
+  }
+
+  private log(ending: Ending): void {
+    if (!this.fe.logging) return;
+    const now = this.node.now();
+    this.fe.log({
+      clientIp: this.info.srcIp,
+      clientPort: this.info.srcPort,
+      acceptDate: this.acceptedAt,
+      frontend: this.fe.cfg.name,
+      backend: this.be?.cfg.name ?? this.fe.cfg.name,
+      server: this.server?.rt.cfg.name ?? "<NOSRV>",
+      tr: -1,
+      tw: this.tw,
+      tc: this.tc,
+      trs: -1,
+      ta: now - this.acceptedAt,
+      status: -1,
+      bytesOut: this.bytesOut,
+      bytesIn: 0,
+      termination: `${ending}--`,
+      clientCookie: "-",
+      serverCookie: "-",
+      retries: this.attempts,
+      redispatched: this.redispatched,
+      srvQueue: 0,
+      backendQueue: 0,
+      requestLine: "",
+      badRequest: false,
+      actconn: this.node.actconn,
+      feconn: this.fe.rt.conns,
+      beconn: this.be?.rt.counters.scur ?? 0,
+      srvconn: this.server?.rt.active ?? 0,
+    });
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.node.clients.delete(this);
+    this.node.actconn--;
+    this.fe.rt.conns--;
+    this.fe.rt.counters.scur--;
+    this.node.connectionClosed?.();
+  }
+
+  /** A TCP session is never idle in the keep-alive sense: a soft stop lets it finish. */
+  isIdle(): boolean {
+    return false;
+  }
+
+  close(): void {
+    this.finish("--");
+  }
+}
