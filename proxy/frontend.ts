@@ -122,7 +122,7 @@ export class FrontendImpl implements FrontendPlan {
           run: () => {
             this.rt.counters.dreq++;
             // The exchange writes the reply (HAProxy keeps the client connection after it).
-            return { status, bytes: EMPTY, keepAlive: true, termination: "PR--", reply: true };
+            return { status, bytes: EMPTY, keepAlive: true, termination: "PR", reply: true };
           },
         };
       }

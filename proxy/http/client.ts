@@ -121,7 +121,7 @@ export class ClientConnection {
     }
     // HAProxy answers 408 when a request (even an empty one) did not arrive in time.
     this.fe.rt.counters.ereq++;
-    this.rejectHead(408, "cR--", !partial);
+    this.rejectHead(408, "cR--");
   }
 
   // ---- input ----------------------------------------------------------------------------
@@ -205,11 +205,12 @@ export class ClientConnection {
   private badRequest(f: ParseFailure): void {
     this.fe.rt.counters.ereq++;
     this.node.debug?.(`bad request from ${this.srcIp}:${this.srcPort}: ${f.reason} at byte ${f.at}`);
-    this.rejectHead(f.status, "PR--", true);
+    this.rejectHead(f.status, "PR--");
   }
 
   /** Answers an error before any exchange, logs it as <BADREQ>, closes. */
-  private rejectHead(status: number, termination: string, badreq: boolean): void {
+  /** Answers a request head that never parsed: logged as `<BADREQ>`, without captures. */
+  private rejectHead(status: number, termination: string): void {
     this.state = State.Closed;
     const bytes = this.fe.errorResponse(status);
     this.countStatus(status);
@@ -223,7 +224,7 @@ export class ClientConnection {
       bytesOut: 0,
       termination,
       requestLine: "<BADREQ>",
-      badRequest: badreq,
+      badRequest: true,
     });
     this.socket.end(bytes);
     this.socket.destroySoon();
@@ -272,7 +273,7 @@ export class ClientConnection {
       if (this.buf !== null && this.buf.length > 0) {
         // A partial request then FIN: HAProxy answers 400.
         this.fe.rt.counters.ereq++;
-        this.rejectHead(400, "CR--", true);
+        this.rejectHead(400, "CR--");
         return;
       }
       if (this.served === 0) {

@@ -288,6 +288,10 @@ export class Exchange implements UpstreamOwner {
       this.fail(503, "S", Phase.Connect, "no backend for this request");
       return false;
     }
+    // With a persistence cookie configured, the log's cookie letters are N until the request
+    // and the response say otherwise (a page or an error the node answers itself included),
+    // as HAProxy logs them.
+    if (this.be.cfg.cookie !== undefined) this.clientCookie = this.serverCookie = "N";
     // A backend section's stats page is answered inside the backend: HAProxy counts the
     // stream there (its own CSV row shows it); a listen's is the frontend's intercept.
     const c = this.be.rt.counters;

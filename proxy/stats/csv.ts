@@ -48,10 +48,12 @@ interface Column {
 // ---- helpers shared by several columns --------------------------------------------------
 
 const zero = () => 0;
-const secondsSince = (now: number, t: number) => Math.max(0, Math.floor((now - t) / 1000));
+/** HAProxy keeps these dates in whole seconds and subtracts them: 1.9 s ago can read 2. */
+const sec = (ms: number) => Math.floor(ms / 1000);
+const secondsSince = (now: number, t: number) => Math.max(0, sec(now) - sec(t));
 const lastSess = (now: number, t: number) => (t > 0 ? secondsSince(now, t) : -1);
 const downtime = (now: number, total: number, since: number) =>
-  Math.floor((total + (since > 0 ? Math.max(0, now - since) : 0)) / 1000);
+  sec(total) + (since > 0 ? secondsSince(now, since) : 0);
 const ms = (v: number) => Math.round(v);
 /** A time average of a backend or server row (stats/meter.ts `countTimes`). */
 const avg = (x: { p: StatsProxy; c: Counters }, sum: number) =>

@@ -289,7 +289,9 @@ describe("examples/tutorial-1.4.cfg end to end (daemon, two web-demo servers)", 
     expect(g.req).toBe("GET /login?logged=1 HTTP/1.1");
     for (const t of ["TR", "Tw", "Tc", "Tr", "Ta"] as const) expect(Number(g[t])).toBeGreaterThanOrEqual(0);
     const stats = rx.datagrams.map(parseHttpLog).find((x) => x?.srv === "<STATS>");
-    expect(stats?.ts).toBe("LR--");
+    // The proxy has a persistence cookie: haproxy 2.6 logs the stats page's cookie letters as
+    // NN (measured on the modern spelling of this file).
+    expect(stats?.ts).toBe("LRNN");
   });
 
   it("redispatch: web1 dies, a client holding SRV=A is served by web2 and given SRV=B", async () => {

@@ -133,8 +133,12 @@ describe("mode tcp", () => {
     await waitFor(() => rx.datagrams.some((d) => d.includes("(plain/TCP)")), { what: "a Connect from line" });
     const connect = rx.datagrams.find((d) => d.includes("(plain/TCP)"))!;
     expect(connect).toMatch(/: Connect from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(plain\/TCP\)\n?$/);
-    // A line of one of the round-robin exchanges (not of the fixture's port probe).
-    const done = (d: string) => / rr rr\/[ab] \d+\/\d+\/\d+ \d+ -- /.test(d);
+    // A line of one of the round-robin exchanges, which last 50 ms or more (the client ends
+    // after 50 ms), not of the fixture's port probe (it connects and closes at once).
+    const done = (d: string) => {
+      const t = / rr rr\/[ab] \d+\/\d+\/(\d+) \d+ -- /.exec(d);
+      return t !== null && Number(t[1]) >= 50;
+    };
     await waitFor(() => rx.datagrams.some(done), { what: "a tcplog line" });
     const line = rx.datagrams.find(done)!;
     // %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
@@ -144,7 +148,7 @@ describe("mode tcp", () => {
       );
     expect(m, line).not.toBeNull();
     // The server's greeting, the echo of "x" and its goodbye: what the client received.
-    expect(Number(m![5])).toBe(`${m![1]}\nxbye from ${m![1]}\n`.length);
+    expect(Number(m![5]), line).toBe(`${m![1]}\nxbye from ${m![1]}\n`.length);
   });
 
   it("shows a TCP proxy's rows in the stats CSV without the HTTP columns", async () => {

@@ -349,7 +349,8 @@ describe("stats CSV (stats uri ...;csv)", () => {
     const be = snap.proxies[0]!.backend!;
     be.servers[0]!.counters.lastSess = NOW - 218_400;
     const rows = ourRows(snap);
-    expect(rows.get("web_proxy/web1")![columnIndex("lastsess")]).toBe("218");
+    // 218.4 s ago, in whole seconds as HAProxy subtracts them: 1800000000 - 1799999781.
+    expect(rows.get("web_proxy/web1")![columnIndex("lastsess")]).toBe("219");
     expect(rows.get("web_proxy/web3")![columnIndex("lastsess")]).toBe("-1");
   });
 
