@@ -751,9 +751,10 @@ export class Exchange implements UpstreamOwner {
     const tokens = connectionTokens(res.headers, this.connInfo, true);
     filterTe(res.headers);
     const fe = this.conn.fe;
-    const mode = fe.connMode === "close" || this.be!.connMode === "close" ? "close" : "keep-alive";
+    // The client side follows the frontend's mode alone (a backend's httpclose closes only
+    // the server side), as HAProxy's H1 layer does.
     this.keepClient =
-      mode === "keep-alive" &&
+      fe.connMode !== "close" &&
       !this.clientWantsClose &&
       !this.forceClose &&
       !(f.forceClose && res.version < 11) &&
@@ -1039,7 +1040,6 @@ export class Exchange implements UpstreamOwner {
       !this.clientWantsClose &&
       !this.forceClose &&
       this.conn.fe.connMode !== "close" &&
-      this.be?.connMode !== "close" &&
       !this.conn.node.stopping
     );
   }

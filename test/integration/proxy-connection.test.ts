@@ -32,6 +32,7 @@ let ffNone: number;
 let ffHeader: number;
 let ffExcept: number;
 let ffOther: number;
+let beClose: number;
 let srv: ScriptedServer;
 
 /** The request heads the server received since `from`. */
@@ -62,10 +63,13 @@ beforeAll(async () => {
       "ffother",
       8,
       "  option forwardfor except 10.0.0.0/8\n",
-    )}backend be\n  server s1 127.0.0.1:${srv.port}\n`,
+    )}frontend bclose\n  bind 127.0.0.1:@PORT9\n  default_backend beclose\n` +
+      `backend be\n  server s1 127.0.0.1:${srv.port}\n` +
+      `backend beclose\n  option httpclose\n  server s1 127.0.0.1:${srv.port}\n`,
     cleanup,
   );
-  [ka, close, sclose, ff, ffNone, ffHeader, ffExcept, ffOther] = ports.slice(1) as [
+  [ka, close, sclose, ff, ffNone, ffHeader, ffExcept, ffOther, beClose] = ports.slice(1) as [
+    number,
     number,
     number,
     number,
@@ -188,6 +192,24 @@ describe("option httpclose", () => {
     expect(header(r, "connection")).toBe("close");
     await c.closed();
     expect(seen(from)).toEqual(["GET /a HTTP/1.0\r\nhost: test\r\n\r\n"]);
+  });
+});
+
+describe("option httpclose in the backend only", () => {
+  it("closes the server side after each request and keeps the client's connection", async () => {
+    const from = srv.requests.length;
+    const c = await RawClient.open(beClose);
+    c.send(get("/a"));
+    const r1 = await c.response();
+    c.send(get("/b"));
+    await c.response();
+    // The client side follows the frontend's mode (keep-alive): no connection header.
+    expect(header(r1, "connection")).toBeUndefined();
+    expect(seen(from)).toEqual([
+      "GET /a HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n",
+      "GET /b HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n",
+    ]);
+    expect(c.isOpen).toBe(true);
   });
 });
 
