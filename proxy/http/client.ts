@@ -82,22 +82,42 @@ export class ClientConnection {
 
   // ---- timers ---------------------------------------------------------------------------
 
-  /** Arms the wait for a request head: `timeout http-request`, or keep-alive's, or client's. */
+  /**
+   * Arms the waits for a request head, as HAProxy runs them: a fixed deadline (`timeout
+   * http-keep-alive` between requests, `timeout http-request` for the head once it started or
+   * on a new connection) and `timeout client`, an inactivity timeout that every read re-arms.
+   * Whichever expires first ends the wait.
+   */
   private armHeadTimer(keepAlive: boolean): void {
     const t = this.fe.timeouts;
     let ms: number | undefined;
     if (keepAlive) {
-      ms = t.httpKeepAlive ?? t.httpRequest ?? t.client;
+      ms = t.httpKeepAlive ?? t.httpRequest;
       this.timerWhy = t.httpKeepAlive !== undefined || t.httpRequest === undefined ? "keepalive" : "request";
     } else {
-      ms = t.httpRequest ?? t.client;
-      this.timerWhy = t.httpRequest !== undefined ? "request" : "client";
+      ms = t.httpRequest;
+      this.timerWhy = "request";
     }
-    this.setTimer(ms);
+    if (ms === undefined) this.headTimer.disarm();
+    else this.headTimer.arm(ms);
+    this.armHeadInactivity();
   }
 
-  private setTimer(ms: number | undefined): void {
-    this.clientTimer.disarm();
+  /** `timeout client` while a head is awaited: re-armed by each read. */
+  private armHeadInactivity(): void {
+    const ms = this.fe.timeouts.client;
+    this.clientTimeout = () => {
+      this.timerWhy = "client";
+      this.onHeadTimeout();
+    };
+    if (ms === undefined) this.clientTimer.disarm();
+    else this.clientTimer.arm(ms);
+  }
+
+  /** The first byte of the next request on a kept connection: `timeout http-request` from now. */
+  private startNextHead(): void {
+    const ms = this.fe.timeouts.httpRequest;
+    this.timerWhy = "request";
     if (ms === undefined) this.headTimer.disarm();
     else this.headTimer.arm(ms);
   }
@@ -147,9 +167,11 @@ export class ClientConnection {
     if (this.buf === null || this.buf.length === 0) {
       this.buf = d;
       this.requestStart = this.node.now();
+      if (this.served > 0) this.startNextHead();
     } else {
       this.buf = Buffer.concat([this.buf, d]);
     }
+    this.clientTimer.extend();
     this.tryHead();
   }
 
@@ -381,8 +403,10 @@ export class ClientConnection {
     this.state = State.Head;
     this.socket.resume();
     if (this.buf !== null && this.buf.length > 0) {
+      // A pipelined request already started: `timeout http-request` applies to it.
       this.requestStart = this.node.now();
       this.armHeadTimer(true);
+      this.startNextHead();
       this.tryHead();
     } else {
       this.buf = null;
