@@ -219,6 +219,8 @@ export function parseHeaderLines(
         i,
       );
     if (i === pos) return fail("empty header name", pos);
+    // HTX keeps a name's length in one byte.
+    if (i - pos > MAX_NAME) return fail("header name too long", pos);
     const name = headerName(buf, pos, i);
     i++;
     // value, possibly continued on folded lines
@@ -255,7 +257,8 @@ export function parseHeaderLines(
       }
       value = buf.toString("latin1", i, ve);
     }
-    if (headers.names.length >= maxHeaders) return fail("too many headers", pos);
+    // tune.http.maxhdr counts the list's end marker: one header fewer fits.
+    if (headers.names.length >= maxHeaders - 1) return fail("too many headers", pos);
     headers.names.push(name);
     headers.values.push(value);
     pos = next;
@@ -360,6 +363,24 @@ function parseRequestLine(buf: Buffer, s: number, avail: number): RequestLine | 
   return { method, uri, version, proto: protoOf(buf, i, version), eol: lf, end };
 }
 
+/** Longest header name HAProxy's HTX can hold. */
+const MAX_NAME = 255;
+
+/**
+ * The room a parsed head takes in HAProxy's HTX buffer, which must fit in bufsize - maxrewrite:
+ * a fixed part (the buffer's and the start line's descriptors), an 8-byte index entry per
+ * block (start line, each header, end of headers), the start line's three words, each name
+ * and value, and the end-of-headers byte. Measured on haproxy 2.6 at the limit: with one
+ * `Host: a` header the longest accepted URI is 15250 bytes where the raw head is 15277.
+ */
+const HTX_HEAD_FIXED = 68;
+const HTX_BLOCK = 8;
+function htxHeadSize(w1: string, w2: string, w3: string, h: Headers): number {
+  let n = HTX_HEAD_FIXED + HTX_BLOCK * (2 + h.names.length) + w1.length + w2.length + w3.length + 1;
+  for (let i = 0; i < h.names.length; i++) n += h.names[i]!.length + h.values[i]!.length;
+  return n;
+}
+
 /**
  * Parses a request head from buf[start..]. Returns null when incomplete (and nothing seen so
  * far is invalid, and it is under the limit), a failure, or the head with its length in
@@ -392,6 +413,9 @@ export function parseRequestHead(buf: Buffer, start: number, limits: HeadLimits)
     line: buf.toString("latin1", s, rl.end),
     headers,
   };
+  if (htxHeadSize(head.method, head.uri, "HTTP/1.1", headers) > limits.maxHead) {
+    return fail("request head too large", s);
+  }
   const bad = checkRequest(head);
   if (bad !== null) return fail(bad, s);
   return { ok: true, head, length: r - start };
@@ -470,7 +494,10 @@ function checkRequest(head: RequestHead): string | null {
   const c0 = head.uri.charCodeAt(0);
   if (c0 !== 47 && c0 !== 42 && head.method !== "CONNECT") {
     const abs = absoluteParts(head.uri);
-    if (abs !== undefined) {
+    // Neither origin-form, asterisk nor absolute-form (`GET foo`, `GET ?x`, `GET http:/x`),
+    // or an absolute target whose path does not start with '/' (`http://h?x`): refused.
+    if (abs === undefined || (abs.rest !== "" && abs.rest[0] !== "/")) return "invalid request target";
+    {
       const authority = withoutDefaultPort(abs.authority, abs.scheme);
       if (
         host !== undefined &&
@@ -526,6 +553,9 @@ export function parseResponseHead(buf: Buffer, start: number, limits: HeadLimits
   if (r === -1) {
     if (buf.length - s >= limits.maxHead) return fail("response head too large", s + limits.maxHead, 502);
     return null;
+  }
+  if (htxHeadSize("HTTP/1.1", code, reason, headers) > limits.maxHead) {
+    return fail("response head too large", s, 502);
   }
   return {
     ok: true,

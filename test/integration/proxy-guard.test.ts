@@ -78,6 +78,10 @@ describe("malformed request lines", () => {
     ["a fragment in the target", "GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n"],
     ["a non-ASCII byte in the target", "GET /caf\xe9 HTTP/1.1\r\nHost: x\r\n\r\n"],
     ["a DEL byte in the target", "GET /\x7f HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["a relative target", "GET foo HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["a target that is only a query", "GET ?x HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["a scheme without //", "GET http:/x HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["an absolute target with a query and no path", "GET http://x?y=1 HTTP/1.1\r\nHost: x\r\n\r\n"],
   ])("400 for %s", async (_name, raw) => {
     await refused(raw);
   });
@@ -104,8 +108,28 @@ describe("malformed headers", () => {
     ["two different Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"],
     ["an absolute target for another host", "GET http://b.com/x HTTP/1.1\r\nHost: a.com\r\n\r\n"],
     ["too many headers", `GET / HTTP/1.1\r\n${"X-A: b\r\n".repeat(120)}\r\n`],
+    [
+      "101 headers (tune.http.maxhdr 101 counts its end marker)",
+      `GET / HTTP/1.1\r\n${"X-A: b\r\n".repeat(101)}\r\n`,
+    ],
+    ["a header name over 255 bytes", `GET / HTTP/1.1\r\nHost: x\r\n${"n".repeat(256)}: v\r\n\r\n`],
+    // With `Host: x`, the URI that fills the buffer as HAProxy counts (its HTX) is 15250 bytes.
+    [
+      "a head one byte over the buffer as HAProxy counts it",
+      `GET /${"a".repeat(15251)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    ],
   ])("400 for %s", async (_name, raw) => {
     await refused(raw);
+  });
+
+  it("accepts 100 headers, a 255-byte name and a head that just fits", async () => {
+    for (const raw of [
+      `GET / HTTP/1.1\r\nHost: x\r\n${"X-A: b\r\n".repeat(99)}\r\n`,
+      `GET / HTTP/1.1\r\nHost: x\r\n${"n".repeat(255)}: v\r\n\r\n`,
+      `GET /${"a".repeat(15250)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    ]) {
+      expect((await request(port, raw)).status).toBe(200);
+    }
   });
 
   it("400 for a head larger than the buffer", async () => {
