@@ -259,19 +259,28 @@ export class FrontendImpl implements FrontendPlan {
     return ff;
   }
 
+  /**
+   * `option forwardfor` of the frontend and of the backend together, as HAProxy combines
+   * them: the header is added when either has the option, named by the backend's when it has
+   * one; an `except` network of either skips it; `if-none` holds only when every option that
+   * is set says it.
+   */
   private prepareForwardFor(backend: BackendPlan): ForwardFor {
-    const ff = this.cfg.options.forwardfor ?? backend.cfg.options.forwardfor;
-    if (!ff) return undefined;
-    const except = ff.except;
+    const fe = this.cfg.options.forwardfor;
+    const be = backend.cfg === this.cfg ? undefined : backend.cfg.options.forwardfor;
+    const chosen = be ?? fe;
+    if (chosen === undefined) return undefined;
+    const excepts = [fe?.except, be?.except].filter((n) => n !== undefined);
     return {
-      header: ff.header.toLowerCase(),
-      ifNone: ff.ifNone,
-      skip: except
-        ? (ip) => {
-            const p = parseIp(ip);
-            return p !== undefined && inNetwork(p, except);
-          }
-        : () => false,
+      header: chosen.header.toLowerCase(),
+      ifNone: (fe === undefined || fe.ifNone) && (be === undefined || be.ifNone),
+      skip:
+        excepts.length > 0
+          ? (ip) => {
+              const p = parseIp(ip);
+              return p !== undefined && excepts.some((n) => inNetwork(p, n));
+            }
+          : () => false,
     };
   }
 

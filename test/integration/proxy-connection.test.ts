@@ -33,6 +33,8 @@ let ffHeader: number;
 let ffExcept: number;
 let ffOther: number;
 let beClose: number;
+let ffBoth: number;
+let ffBeExcept: number;
 let srv: ScriptedServer;
 
 /** The request heads the server received since `from`. */
@@ -64,21 +66,17 @@ beforeAll(async () => {
       8,
       "  option forwardfor except 10.0.0.0/8\n",
     )}frontend bclose\n  bind 127.0.0.1:@PORT9\n  default_backend beclose\n` +
+      "frontend ffboth\n  bind 127.0.0.1:@PORT10\n  option forwardfor header X-FE if-none\n  default_backend beff\n" +
+      "frontend ffbeexcept\n  bind 127.0.0.1:@PORT11\n  option forwardfor\n  default_backend beexcept\n" +
+      `backend beff\n  option forwardfor header X-BE\n  server s1 127.0.0.1:${srv.port}\n` +
+      `backend beexcept\n  option forwardfor except 127.0.0.0/8\n  server s1 127.0.0.1:${srv.port}\n` +
       `backend be\n  server s1 127.0.0.1:${srv.port}\n` +
       `backend beclose\n  option httpclose\n  server s1 127.0.0.1:${srv.port}\n`,
     cleanup,
   );
-  [ka, close, sclose, ff, ffNone, ffHeader, ffExcept, ffOther, beClose] = ports.slice(1) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  [ka, close, sclose, ff, ffNone, ffHeader, ffExcept, ffOther, beClose, ffBoth, ffBeExcept] = ports.slice(
+    1,
+  ) as [number, number, number, number, number, number, number, number, number, number, number];
 });
 
 describe("option http-keep-alive (the default)", () => {
@@ -192,6 +190,22 @@ describe("option httpclose", () => {
     expect(header(r, "connection")).toBe("close");
     await c.closed();
     expect(seen(from)).toEqual(["GET /a HTTP/1.0\r\nhost: test\r\n\r\n"]);
+  });
+});
+
+describe("option forwardfor in both the frontend and the backend", () => {
+  it("names the header after the backend's, and if-none holds only when both say it", async () => {
+    const from = srv.requests.length;
+    await request(ffBoth, get("/a", "X-BE: 10.0.0.1\r\n"));
+    expect(seen(from)).toEqual([
+      "GET /a HTTP/1.1\r\nhost: test\r\nx-be: 10.0.0.1\r\nx-be: 127.0.0.1\r\n\r\n",
+    ]);
+  });
+
+  it("adds nothing when the backend's except network holds the client", async () => {
+    const from = srv.requests.length;
+    await request(ffBeExcept, get("/a"));
+    expect(seen(from)).toEqual(["GET /a HTTP/1.1\r\nhost: test\r\n\r\n"]);
   });
 });
 
