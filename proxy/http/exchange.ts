@@ -178,6 +178,8 @@ export class Exchange implements UpstreamOwner {
   // response side
   private resBuf: Buffer | null = null;
   private res: ResponseHead | undefined;
+  /** The response's headers as the server sent them, kept only when the frontend captures. */
+  private capturedResponse: Headers | undefined;
   private resDecoder: BodyDecoder | null = null;
   private resFraming: Framing["kind"] = "none";
   private resBytes = 0;
@@ -747,6 +749,12 @@ export class Exchange implements UpstreamOwner {
         extraBytes = r.consumed < rest.length;
       }
     }
+    // Captures read the server's response as it came, before the persistence cookie is
+    // inserted or the server's own is taken out (HAProxy captures first).
+    const fcfg = this.conn.fe.cfg;
+    if (fcfg.captureCookie !== undefined || fcfg.captureResponseHeaders.length > 0) {
+      this.capturedResponse = { names: res.headers.names.slice(), values: res.headers.values.slice() };
+    }
     this.serverCookie = this.be!.rewriteResponse(this.info, res, this.server!, this.choice!);
     const tokens = connectionTokens(res.headers, this.connInfo, true);
     filterTe(res.headers);
@@ -1176,7 +1184,7 @@ export class Exchange implements UpstreamOwner {
       requestLine: this.head.line,
       badRequest: false,
       requestHeaders: this.head.headers,
-      responseHeaders: this.res?.headers,
+      responseHeaders: this.capturedResponse ?? this.res?.headers,
       actconn: c.node.actconn,
       feconn: c.fe.rt.conns,
       // HAProxy logs once the stream has left its backend and server: not counted in them.

@@ -20,7 +20,8 @@ export interface Upstream {
  * An HTTP/1.1 server on raw sockets. Paths: `/slow?ms=N` answers after N ms; `/close`
  * closes without answering; `/partial` sends a head announcing 100 bytes, 10 of them, then
  * closes; `/trickle` sends a head announcing 1 MB then 100 bytes every 50 ms (until the
- * client goes away, at most 10 s); `/setcookie` answers with `Set-Cookie: JSESSIONID=...`;
+ * client goes away, at most 10 s); `/setcookie` answers with `Set-Cookie: JSESSIONID=...`,
+ * `/setsrv` with `Set-Cookie: SRV=fromserver`;
  * anything else answers 200 with `ok\n` and keeps the connection.
  */
 export async function startUpstream(name = "s1"): Promise<Upstream> {
@@ -103,6 +104,9 @@ function answer(sock: Socket, head: string, name: string): void {
     }
     case "/setcookie":
       ok("set-cookie: JSESSIONID=abc123; path=/\r\n");
+      return;
+    case "/setsrv":
+      ok("set-cookie: SRV=fromserver; path=/\r\n");
       return;
     default:
       ok();

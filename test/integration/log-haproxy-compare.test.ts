@@ -85,6 +85,9 @@ function config(p: Ports, logPort: number, up: number, up2: number, dead: number
     ...l(
       "cookie",
       "cookie SRV insert indirect nocache",
+      "capture cookie SRV len 10",
+      "capture request header Host len 20",
+      "capture response header Set-Cookie len 40",
       "option redispatch",
       `server a 127.0.0.1:${up} cookie A`,
       `server b 127.0.0.1:${up2} cookie B`,
@@ -196,6 +199,10 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: "cookie: its server refuses connections, redispatched after the retries",
     run: (p) => rawClient(p.cookie, [{ write: req("/", [close, "cookie: SRV=D"]) }]),
+  },
+  {
+    name: "cookie: the server sets the persistence cookie itself (captured as the server sent it)",
+    run: (p) => rawClient(p.cookie, [{ write: req("/setsrv", [close, "cookie: SRV=A"]) }]),
   },
   {
     name: "cookie: with other cookies around it",
