@@ -94,16 +94,20 @@ export class MapBalancer implements Balancer {
     this.single = members.length === 1;
   }
 
-  /** Walks the map from where it stopped, skipping saturated servers and the excluded one. */
+  /**
+   * Walks the map from where it stopped, skipping saturated servers and the excluded one. As
+   * HAProxy, the position kept after the map's last slot is the map's size, wrapped only at the
+   * next pick: when a server comes back and the map grows, the walk resumes there, not at 0.
+   */
   private nextInRotation(exclude: ServerRuntime | undefined): PickResult {
     const size = this.map.length;
-    let idx = this.rr >= size ? 0 : this.rr;
-    const start = idx;
+    const start = this.rr >= size ? 0 : this.rr;
+    let idx = start;
     let avoided: ServerRuntime | undefined;
     let avoidedNext = 0;
     do {
-      const s = this.map[idx]!;
-      idx = idx + 1 === size ? 0 : idx + 1;
+      if (idx === size) idx = 0;
+      const s = this.map[idx++]!;
       if (!isSaturated(s)) {
         if (s !== exclude) {
           this.rr = idx;
@@ -112,7 +116,7 @@ export class MapBalancer implements Balancer {
         avoided = s;
         avoidedNext = idx;
       }
-    } while (idx !== start);
+    } while (idx !== start && !(idx === size && start === 0));
     if (avoided) {
       this.rr = avoidedNext;
       return avoided;

@@ -162,6 +162,29 @@ describe("balance static-rr (matches HAProxy 2.6 order)", () => {
     expect(r.seq(12)).toBe("ABABCAABABCA");
   });
 
+  it("after a pick on the map's last slot, a grown map resumes past that slot, not at 0", () => {
+    // Recorded from haproxy 2.6.12 (checks taking servers down and up): after A comes back it
+    // answered s1 s2 s3 s1 s1 s2 s1 s2 s3.
+    const r = rig("static-rr", "A:3 B:2 C:1");
+    r.seq(5);
+    r.change("B", (s) => {
+      s.up = false;
+    });
+    r.seq(5);
+    r.change("B", (s) => {
+      s.up = true;
+    });
+    r.seq(14);
+    r.change("A", (s) => {
+      s.up = false;
+    });
+    r.seq(3);
+    r.change("A", (s) => {
+      s.up = true;
+    });
+    expect(r.seq(9)).toBe("ABCAABABC");
+  });
+
   it("a shrunk map continues from the same slot (A in maint after two picks)", () => {
     const r = rig("static-rr", "A:3 B:2 C:1");
     expect(r.seq(2)).toBe("AA");
