@@ -285,15 +285,15 @@ export class BackendImpl implements BackendPlan {
   enqueue(
     server: ServerPlan | undefined,
     _req: RequestInfo,
-    cb: (server: ServerPlan | undefined, waitedMs: number, outcome: string) => void,
+    cb: (server: ServerPlan | undefined, waitedMs: number, outcome: string, position: number) => void,
   ): () => void {
-    return this.shell.wait(server?.rt, (outcome, srv, waited) => {
+    return this.shell.wait(server?.rt, (outcome, srv, waited, position) => {
       const plan = srv ? this.byRuntime.get(srv) : undefined;
       if (plan) {
         plan.rt.counters.scur = plan.rt.active;
         if (plan.rt.counters.scur > plan.rt.counters.smax) plan.rt.counters.smax = plan.rt.counters.scur;
       }
-      cb(outcome === "granted" ? plan : undefined, waited, outcome);
+      cb(outcome === "granted" ? plan : undefined, waited, outcome, position);
     });
   }
 

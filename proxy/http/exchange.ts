@@ -178,6 +178,11 @@ export class Exchange implements UpstreamOwner {
   // response side
   private resBuf: Buffer | null = null;
   private res: ResponseHead | undefined;
+  /** Positions in the queues it waited in (the log's srv_queue / backend_queue). */
+  private srvQueue = 0;
+  private backendQueue = 0;
+  /** The server whose queue it timed out in (logged as its server). */
+  private queuedOn: ServerPlan | undefined;
   /** The response's headers as the server sent them, kept only when the frontend captures. */
   private capturedResponse: Headers | undefined;
   private resDecoder: BodyDecoder | null = null;
@@ -355,12 +360,14 @@ export class Exchange implements UpstreamOwner {
   private waitInQueue(s: ServerPlan | undefined): void {
     const be = this.be!;
     this.phase = Phase.Queue;
-    this.cancelWait = be.enqueue(s, this.info, (srv, waited, outcome) => {
+    this.cancelWait = be.enqueue(s, this.info, (srv, waited, outcome, position) => {
       this.cancelWait = null;
       if (this.ended) {
         if (srv) be.release(srv);
         return;
       }
+      if (s !== undefined) this.srvQueue += position;
+      else this.backendQueue += position;
       this.tw = this.conn.node.now() - this.t0 - this.tr;
       if (srv !== undefined) {
         this.server = srv;
@@ -375,6 +382,14 @@ export class Exchange implements UpstreamOwner {
           this.redispatched = true;
           this.stepQueue(other);
           return;
+        }
+      }
+      if (outcome === "expired") {
+        // HAProxy counts a queue timeout as a failed connection, on the server it waited for.
+        be.rt.counters.econ++;
+        if (s !== undefined) {
+          s.rt.counters.econ++;
+          this.queuedOn = s;
         }
       }
       this.fail(
@@ -1165,7 +1180,7 @@ export class Exchange implements UpstreamOwner {
       acceptDate: this.t0,
       frontend: c.fe.cfg.name,
       backend: be?.cfg.name ?? c.fe.cfg.name,
-      server: srv ? srv.rt.cfg.name : (this.localServer ?? "<NOSRV>"),
+      server: srv ? srv.rt.cfg.name : (this.queuedOn?.rt.cfg.name ?? this.localServer ?? "<NOSRV>"),
       tr: this.tr,
       tw: this.tw,
       tc: this.tc,
@@ -1179,8 +1194,8 @@ export class Exchange implements UpstreamOwner {
       serverCookie: this.serverCookie,
       retries: this.attempts,
       redispatched: this.redispatched,
-      srvQueue: 0,
-      backendQueue: 0,
+      srvQueue: this.srvQueue,
+      backendQueue: this.backendQueue,
       requestLine: this.head.line,
       badRequest: false,
       requestHeaders: this.head.headers,
@@ -1189,7 +1204,9 @@ export class Exchange implements UpstreamOwner {
       feconn: c.fe.rt.conns,
       // HAProxy logs once the stream has left its backend and server: not counted in them.
       beconn: Math.max(0, (be?.rt.counters.scur ?? 0) - (this.taken ? 1 : 0)),
-      srvconn: Math.max(0, (srv?.rt.active ?? 0) - (this.slot !== null && this.slot === srv ? 1 : 0)),
+      srvconn: srv
+        ? Math.max(0, srv.rt.active - (this.slot !== null && this.slot === srv ? 1 : 0))
+        : (this.queuedOn?.rt.active ?? 0),
     });
   }
 }

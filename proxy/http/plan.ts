@@ -98,7 +98,7 @@ export interface BackendPlan {
   enqueue(
     server: ServerPlan | undefined,
     req: RequestInfo,
-    cb: (server: ServerPlan | undefined, waitedMs: number, outcome: string) => void,
+    cb: (server: ServerPlan | undefined, waitedMs: number, outcome: string, position: number) => void,
   ): () => void;
   /** After a failed connection: retry, redispatch or give up (HAProxy's rules, see balance/retry). */
   retryDecision(

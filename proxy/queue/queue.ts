@@ -28,6 +28,13 @@ export interface Ticket<T = unknown> {
   state: TicketState;
   /** Once granted: the server whose slot it holds. */
   server: ServerRuntime | undefined;
+  /** Its queue's dequeue count when it entered (HAProxy's queue_idx). */
+  readonly queueIdx: number;
+  /**
+   * Once out of the queue: how many requests left that queue for a server while this one was
+   * in it, plus one (the log's srv_queue / backend_queue, as HAProxy counts them).
+   */
+  position: number;
 }
 
 interface Node<T> {
@@ -45,6 +52,8 @@ class List<T> {
   head: Node<T> | undefined;
   tail: Node<T> | undefined;
   length = 0;
+  /** Requests that left this queue for a server so far (HAProxy's queue idx). */
+  dequeued = 0;
 
   push(n: Node<T>): void {
     n.prev = this.tail;
@@ -125,6 +134,8 @@ export class WaitQueues<T = unknown> {
       data,
       state: "waiting",
       server: undefined,
+      queueIdx: list.dequeued,
+      position: 0,
     };
     const n: Node<T> = { t, prev: undefined, next: undefined, aprev: undefined, anext: undefined, list };
     list.push(n);
@@ -231,6 +242,7 @@ export class WaitQueues<T = unknown> {
 
   private grant(n: Node<T>, server: ServerRuntime): void {
     this.unlink(n);
+    n.list.dequeued++;
     n.t.state = "granted";
     n.t.server = server;
   }
@@ -243,6 +255,8 @@ export class WaitQueues<T = unknown> {
   }
 
   private unlink(n: Node<T>): void {
+    // As HAProxy logs it: the requests that left before it while it waited, plus itself.
+    n.t.position = n.list.dequeued - n.t.queueIdx + 1;
     n.list.unlink(n);
     if (n.aprev) n.aprev.anext = n.anext;
     else this.ahead = n.anext;

@@ -16,6 +16,8 @@ export type WaitCallback = (
   outcome: "granted" | "expired" | "redispatch" | "full",
   server: ServerRuntime | undefined,
   waitedMs: number,
+  /** For the log: the position it had in its queue (see Ticket.position). */
+  position: number,
 ) => void;
 
 /** What the shell keeps in each ticket. */
@@ -50,7 +52,7 @@ export class QueueShell {
     const w: Waiter = { cb, delivered: false };
     const t = this.q.enqueue(server, this.now(), w);
     if (!t) {
-      queueMicrotask(() => cb("full", server, 0));
+      queueMicrotask(() => cb("full", server, 0, 0));
       return () => {};
     }
     this.arm();
@@ -100,7 +102,7 @@ export class QueueShell {
     queueMicrotask(() => {
       if (w.delivered) return;
       w.delivered = true;
-      w.cb(outcome, t.server, waited);
+      w.cb(outcome, t.server, waited, t.position);
     });
   }
 

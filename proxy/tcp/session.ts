@@ -60,6 +60,8 @@ export class TcpSession {
   private clientDone = false;
   private serverDone = false;
   private ended = false;
+  private srvQueue = 0;
+  private backendQueue = 0;
   /** The first side that was silent for its timeout (the log's termination state). */
   private timedOut: "cD" | "sD" | undefined;
   private released = false;
@@ -134,11 +136,17 @@ export class TcpSession {
 
   private waitInQueue(s: ServerPlan | undefined): void {
     const be = this.be!;
-    this.cancelWait = be.enqueue(s, this.info, (srv, _waited, outcome) => {
+    this.cancelWait = be.enqueue(s, this.info, (srv, _waited, outcome, position) => {
       this.cancelWait = null;
       if (this.ended) {
         if (srv) be.release(srv);
         return;
+      }
+      if (s !== undefined) this.srvQueue += position;
+      else this.backendQueue += position;
+      if (outcome === "expired") {
+        be.rt.counters.econ++;
+        if (s !== undefined) s.rt.counters.econ++;
       }
       if (srv !== undefined) {
         this.server = srv;
@@ -422,8 +430,8 @@ export class TcpSession {
       serverCookie: "-",
       retries: this.attempts,
       redispatched: this.redispatched,
-      srvQueue: 0,
-      backendQueue: 0,
+      srvQueue: this.srvQueue,
+      backendQueue: this.backendQueue,
       requestLine: "",
       badRequest: false,
       actconn: this.node.actconn,

@@ -46,6 +46,7 @@ const LISTENS = [
   "retry",
   "noredisp",
   "cookie",
+  "queue",
 ] as const;
 type ListenName = (typeof LISTENS)[number];
 type Ports = Record<ListenName, number>;
@@ -94,6 +95,7 @@ function config(p: Ports, logPort: number, up: number, up2: number, dead: number
       `server c 127.0.0.1:${dead} cookie C check inter 100 fall 1 rise 1`,
       `server d 127.0.0.1:${dead} cookie D`,
     ),
+    ...l("queue", "timeout queue 300ms", `server s1 127.0.0.1:${up} maxconn 1`),
     "",
   ].join("\n");
 }
@@ -203,6 +205,22 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: "cookie: the server sets the persistence cookie itself (captured as the server sent it)",
     run: (p) => rawClient(p.cookie, [{ write: req("/setsrv", [close, "cookie: SRV=A"]) }]),
+  },
+  {
+    // One request holds the only slot; two wait in the backend queue and time out (503 sQ,
+    // positions and econ as haproxy counts them); one more, after, waits and is served.
+    name: "queue: timeouts and a granted wait (maxconn 1, timeout queue)",
+    run: async (p) => {
+      const slow = rawClient(p.queue, [{ write: req("/slow?ms=700", [close]) }]);
+      await new Promise((r) => setTimeout(r, 50));
+      // 40 ms apart, so that they expire one after the other (the log order is then fixed).
+      await Promise.all([
+        rawClient(p.queue, [{ write: req("/a", [close]) }]),
+        new Promise((r) => setTimeout(r, 40)).then(() => rawClient(p.queue, [{ write: req("/b", [close]) }])),
+      ]);
+      await new Promise((r) => setTimeout(r, 200));
+      await Promise.all([slow, rawClient(p.queue, [{ write: req("/c", [close]) }])]);
+    },
   },
   {
     name: "cookie: with other cookies around it",
