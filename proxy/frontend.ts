@@ -193,11 +193,41 @@ export class FrontendImpl implements FrontendPlan {
   private statsPage(req: RequestInfo, owner: ProxyModel): LocalResponse | null {
     const stats = owner.stats;
     if (stats === undefined || !isStatsRequest(stats, req.head.method, req.head.uri)) return null;
+    const close = this.closesAfter(req);
+    // A POST that `stats admin` allows is answered once its form body is in.
+    const allowed = this.statsAdminAllowed(req, owner);
+    const page = (): LocalResponse =>
+      allowed && req.head.method === "POST"
+        ? {
+            status: 303,
+            bytes: Buffer.alloc(0),
+            keepAlive: true,
+            needsBody: (body) =>
+              this.out.statsResponse(this.node, owner, req, close, {
+                allowed,
+                body: body.toString("latin1"),
+              }),
+          }
+        : this.out.statsResponse(this.node, owner, req, close, { allowed });
     // A frontend's or a listen's stats page is the frontend's intercept, counted before the
     // page is made; a backend's own stats page is a stream of that backend (exchange.ts).
-    if (owner !== this.cfg) return this.out.statsResponse(this.node, owner, req, this.closesAfter(req));
+    if (owner !== this.cfg) return page();
     this.rt.counters.intercepted++;
-    return { ...this.out.statsResponse(this.node, owner, req, this.closesAfter(req)), intercepted: true };
+    return { ...page(), intercepted: true };
+  }
+
+  private readonly adminConds = new Map<ProxyModel, readonly ((ctx: AclContext) => boolean)[]>();
+
+  /** `stats admin if|unless COND` of the stats page's proxy, for this request. */
+  private statsAdminAllowed(req: RequestInfo, owner: ProxyModel): boolean {
+    let preds = this.adminConds.get(owner);
+    if (preds === undefined) {
+      preds = (owner.stats?.admin ?? []).map((c) => compileCondition(c, owner.acls));
+      this.adminConds.set(owner, preds);
+    }
+    if (preds.length === 0) return false;
+    const ctx = this.aclContext(req);
+    return preds.some((p) => p(ctx));
   }
 
   /** Evaluates http-request rules in order: the first answer ends it, `allow` stops it. */

@@ -11,7 +11,7 @@ import { formatConnectLog, formatTcpLog, httpLogFormatter } from "./log/httplog.
 import { LOG_LEVEL, LogHub, type LogSender } from "./log/syslog.js";
 import type { ProxyNode } from "./node.js";
 import { rateRead } from "./state.js";
-import { serialiseStatsReply, statsResponse } from "./stats/page.js";
+import { type AdminApply, serialiseStatsReply, statsResponse } from "./stats/page.js";
 import { type ProcessFigures, prometheusText } from "./stats/prometheus.js";
 import { fullconnTable, type HaStatus, type StatsSnapshot } from "./stats/snapshot.js";
 import { VERSION } from "./version.js";
@@ -139,7 +139,13 @@ export class NodeOutput {
     };
   }
 
-  statsResponse(node: ProxyNode, p: ProxyModel, req: RequestInfo, close = false): LocalResponse {
+  statsResponse(
+    node: ProxyNode,
+    p: ProxyModel,
+    req: RequestInfo,
+    close = false,
+    admin: { readonly allowed: boolean; readonly body?: string } = { allowed: false },
+  ): LocalResponse {
     const cfg = p.stats!;
     const h = req.head.headers;
     const ai = h.names.indexOf("authorization");
@@ -150,6 +156,8 @@ export class NodeOutput {
       ...(ai !== -1 ? { authorization: h.values[ai]! } : {}),
       snapshot: () => this.snapshot(node),
       replies: this.repliesFor(p),
+      adminAllowed: admin.allowed,
+      ...(admin.body !== undefined ? { admin: { body: admin.body, apply: adminApply(node) } } : {}),
     });
     const head = req.head.method === "HEAD";
     return {
@@ -211,5 +219,28 @@ export function processFigures(node: ProxyNode): ProcessFigures & { sessRate: nu
     version: VERSION,
     sessRate,
     maxSessRate,
+  };
+}
+
+/** What a stats admin POST does to the node: admin states, or closing a server's connections. */
+function adminApply(node: ProxyNode): AdminApply {
+  return (backendRef, servers, action) => {
+    const be = backendRef.startsWith("#")
+      ? [...node.backends.values()].find((b) => String(b.cfg.id) === backendRef.slice(1))
+      : node.backends.get(backendRef);
+    if (be === undefined) return undefined;
+    let found = 0;
+    for (const name of servers) {
+      const plan = be.servers.find((s) => s.rt.cfg.name === name);
+      if (plan === undefined) continue;
+      found++;
+      if (action === "ready" || action === "drain" || action === "maint") {
+        node.setAdminState(be.cfg.name, name, action);
+      } else if (action === "shutdown") {
+        // "Kill sessions": every connection to the server is closed, as HAProxy cuts them.
+        plan.pool.closeAll();
+      }
+    }
+    return { found };
   };
 }

@@ -178,6 +178,8 @@ export class Exchange implements UpstreamOwner {
   // response side
   private resBuf: Buffer | null = null;
   private res: ResponseHead | undefined;
+  /** A local answer waiting for the request body (a stats admin POST). */
+  private whenBodyDone: (() => void) | null = null;
   /** Positions in the queues it waited in (the log's srv_queue / backend_queue). */
   private srvQueue = 0;
   private backendQueue = 0;
@@ -285,8 +287,31 @@ export class Exchange implements UpstreamOwner {
   private stepIntercept(): boolean {
     const local = this.conn.fe.intercept(this.info);
     if (local === null) return true;
-    this.endLocal(local, false);
+    this.answerLocal(local);
     return false;
+  }
+
+  /** Answers with a local response, once the request body is in when it needs it. */
+  private answerLocal(local: LocalResponse): void {
+    const needsBody = local.needsBody;
+    if (needsBody === undefined) {
+      this.endLocal(local, false);
+      return;
+    }
+    const answer = () => {
+      const body = Buffer.concat(
+        (this.pending ?? []).map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : p)),
+      );
+      this.pending = [];
+      const made = needsBody(body);
+      this.endLocal(local.intercepted ? { ...made, intercepted: true } : made, false);
+    };
+    if (this.reqDone) {
+      answer();
+      return;
+    }
+    this.whenBodyDone = answer;
+    this.conn.armClientTimeout(() => this.abort("c", "client timeout while sending the form"));
   }
 
   private stepRoute(): boolean {
@@ -317,7 +342,7 @@ export class Exchange implements UpstreamOwner {
         // Counted once the page is made: the request does not see itself in req_tot.
         countRequest(c, this.conn.node.now());
       }
-      this.endLocal(local, false);
+      this.answerLocal(local);
       return false;
     }
     if (!inBackend) enter();
@@ -585,6 +610,14 @@ export class Exchange implements UpstreamOwner {
     if (r.done) {
       this.reqDone = true;
       if (this.requestSent) this.disarmClientWait();
+      if (this.whenBodyDone !== null) {
+        const answer = this.whenBodyDone;
+        this.whenBodyDone = null;
+        const end = start + r.consumed;
+        if (end < d.length) this.conn.holdBack(d.subarray(end));
+        answer();
+        return null;
+      }
       const end = start + r.consumed;
       const rest = end < d.length ? d.subarray(end) : null;
       if (this.responseComplete) {

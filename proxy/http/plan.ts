@@ -46,6 +46,11 @@ export interface LocalResponse {
    * client connection then stays open as after a 503, and `bytes` is not used.
    */
   readonly reply?: true;
+  /**
+   * The answer needs the request body (a stats admin POST): the exchange reads the body and
+   * answers with what this returns; `bytes` is not used.
+   */
+  readonly needsBody?: (body: Buffer) => LocalResponse;
 }
 
 export interface ServerPlan {

@@ -25,6 +25,53 @@ export interface PageOptions {
   readonly hideDown?: boolean;
   /** `;norefresh` in the request. */
   readonly noRefresh?: boolean;
+  /** `stats admin` allows this request: each backend gets the form that changes its servers. */
+  readonly admin?: boolean;
+  /** `;st=CODE` in the request: the outcome of the last admin action, shown on top. */
+  readonly outcome?: string;
+}
+
+/** What the page says after an admin POST (`;st=CODE`), and how loudly. */
+const OUTCOMES: Readonly<Record<string, readonly [string, string]>> = {
+  DONE: ["act-up", "Action processed successfully."],
+  PART: ["goingdown", "Action partially processed: some server names are unknown."],
+  NONE: ["goingdown", "Nothing has changed."],
+  ERRP: ["down", "Action not processed because of invalid parameters (unknown backend, servers or action)."],
+  EXCD: ["down", "Action not processed: the form was too large. Retry with fewer servers at a time."],
+  DENY: ["down", "Action denied."],
+};
+
+/** The admin actions the form offers (HAProxy's words; the health ones change nothing here). */
+const ACTIONS: readonly (readonly [string, string])[] = [
+  ["ready", "Set state to READY"],
+  ["drain", "Set state to DRAIN"],
+  ["maint", "Set state to MAINT"],
+  ["shutdown", "Kill sessions"],
+];
+
+function outcomeHtml(o: PageOptions): string {
+  const m = o.outcome !== undefined ? OUTCOMES[o.outcome] : undefined;
+  if (m === undefined) return "";
+  return `<p class="box ${m[0]}"><a href="${esc(o.stats.uri)}" title="Remove this message">[X]</a> ${esc(m[1])}</p>`;
+}
+
+/** The form of one backend: its servers to tick, an action, and a button (`stats admin`). */
+function adminForm(group: readonly StatsRow[], uri: string): string {
+  const servers = group.filter((r) => r.kind === "server" && r.server !== undefined);
+  const backend = group.find((r) => r.kind === "backend");
+  if (servers.length === 0 || backend === undefined) return "";
+  return (
+    `<form class="admin" method="post" action="${esc(uri)}"><input type="hidden" name="b" value="#${esc(backend.proxy.id)}">` +
+    servers
+      .map((r) => {
+        const name = r.server!.cfg.name;
+        return `<label><input type="checkbox" name="s" value="${esc(name)}"> ${esc(name)}</label> `;
+      })
+      .join("") +
+    '<select name="action"><option value="">Choose an action</option>' +
+    ACTIONS.map(([v, t]) => `<option value="${v}">${esc(t)}</option>`).join("") +
+    '</select> <button type="submit">Apply</button></form>'
+  );
 }
 
 const ESC: Readonly<Record<string, string>> = {
@@ -243,6 +290,7 @@ td.st,td.chk{text-align:left}
 .legend{display:block;font-weight:normal;color:#444;font-size:.85em}
 .swatch{display:inline-block;width:.9em;height:.9em;border:1px solid #999;vertical-align:middle;margin-right:.3em}
 .warn{color:#8a1c1c;font-weight:600}
+form.admin{margin:.3rem 0 .8rem}form.admin label{white-space:nowrap;margin-right:.4rem}
 a{color:#1d5fa7}
 ul.summary{display:none;list-style:none;margin:0 0 .4rem;padding:0}
 ul.summary li{padding:.3rem .5rem;margin:.15rem 0;border-radius:3px;border:1px solid #ddd}
@@ -341,6 +389,7 @@ export function statsHtml(snap: StatsSnapshot, o: PageOptions): string {
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
     `<title>Statistics Report for fulcrum${node ? ` on ${esc(node)}` : ""}</title><style>${STYLE}</style></head><body>` +
     `<h1>fulcrum${version}</h1>` +
+    outcomeHtml(o) +
     `<p>Statistics Report for pid ${esc(snap.pid)}${node ? ` on ${esc(node)}` : ""}</p>` +
     '<div class="cols"><div class="box"><strong>General process information</strong><ul class="plain">' +
     `<li>pid = ${esc(snap.pid)}</li><li>uptime = ${esc(up)}</li>` +
@@ -361,7 +410,8 @@ export function statsHtml(snap: StatsSnapshot, o: PageOptions): string {
       summaryHtml(group) +
       `<div class="scroll"><table>${TABLE_HEAD}<tbody>` +
       group.map((r) => rowHtml(r, o.stats.showLegends)).join("") +
-      "</tbody></table></div>";
+      "</tbody></table></div>" +
+      (o.admin ? adminForm(group, o.stats.uri) : "");
   }
   html += "</body></html>\n";
   return html;

@@ -10,7 +10,9 @@
  * - 200 with `cache-control: no-cache`, `content-type: text/html` or `text/plain` (CSV),
  *   and `refresh: N` (seconds) when `stats refresh` is set and `;norefresh` is not, on the
  *   CSV too;
- * - POST without `stats admin` is refused with a 303 to `PREFIX;st=DENY`.
+ * - POST: with `stats admin` allowing it, the form's `b` (backend name or `#id`), `s` (servers)
+ *   and `action` are applied and answered with a 303 to `PREFIX;st=DONE|PART|NONE|ERRP`;
+ *   without, refused with a 303 to `PREFIX;st=DENY`.
  * HEAD gets the same head without a body. The caller frames the body (content-length).
  */
 import type { StatsConfig } from "../config/model.js";
@@ -69,6 +71,54 @@ export interface StatsRequest {
   readonly snapshot: () => StatsSnapshot;
   /** The proxy's replies (its errorfiles), for the 401 page. */
   readonly replies?: ErrorReplies;
+  /** A POST that `stats admin` allows: its form body and what applies an action. */
+  readonly admin?: { readonly body: string; readonly apply: AdminApply };
+  /** `stats admin` allows this request (the page shows the forms). */
+  readonly adminAllowed?: boolean;
+}
+
+/**
+ * Applies an admin action to the named servers of a backend (`#id` or its name). Returns
+ * undefined when the backend is unknown, else how many servers were found and acted on.
+ */
+export type AdminApply = (
+  backend: string,
+  servers: readonly string[],
+  action: AdminAction,
+) => { found: number } | undefined;
+
+/** The stats page's admin actions fulcrum carries out (health and agent ones change nothing). */
+export type AdminAction = "ready" | "drain" | "maint" | "shutdown" | "none";
+
+/** HAProxy 2.6's action words: the first three set the admin state, the rest act on checks. */
+const ADMIN_ACTIONS: Readonly<Record<string, AdminAction>> = {
+  ready: "ready",
+  drain: "drain",
+  maint: "maint",
+  shutdown: "shutdown",
+  dhlth: "none",
+  ehlth: "none",
+  hrunn: "none",
+  hnolb: "none",
+  hdown: "none",
+  dagent: "none",
+  eagent: "none",
+  arunn: "none",
+  adown: "none",
+};
+
+/** The outcome word of an admin POST, for `;st=`. */
+export function adminOutcome(body: string, apply: AdminApply): "DONE" | "PART" | "NONE" | "ERRP" {
+  const form = new URLSearchParams(body);
+  const backend = form.get("b");
+  const action = ADMIN_ACTIONS[form.get("action") ?? ""];
+  const servers = form.getAll("s");
+  if (backend === null || backend === "" || action === undefined) return "ERRP";
+  if (servers.length === 0) return "NONE";
+  const r = apply(backend, servers, action);
+  if (r === undefined || r.found === 0) return "ERRP";
+  if (r.found < servers.length) return "PART";
+  return action === "none" ? "NONE" : "DONE";
 }
 
 export interface StatsReply {
@@ -114,7 +164,7 @@ export function statsResponse(req: StatsRequest): StatsReply {
   }
   const flags = statsFlags(req.uri.slice(cfg.uri.length));
   if (req.method === "POST") {
-    // `stats admin` actions are not supported: HAProxy's answer without admin rights.
+    const st = req.admin === undefined ? "DENY" : adminOutcome(req.admin.body, req.admin.apply);
     return {
       status: 303,
       reason: "See Other",
@@ -122,7 +172,7 @@ export function statsResponse(req: StatsRequest): StatsReply {
         ["cache-control", "no-cache"],
         ["content-type", "text/plain"],
         ["content-length", "0"],
-        ["location", `${cfg.uri};st=DENY${flags.hideDown ? ";up" : ""}`],
+        ["location", `${cfg.uri};st=${st}${flags.hideDown ? ";up" : ""}`],
       ],
       body: Buffer.alloc(0),
     };
@@ -135,10 +185,17 @@ export function statsResponse(req: StatsRequest): StatsReply {
     headers.push(["refresh", String(Math.floor(cfg.refresh / 1000))]);
   }
   if (head) return { status: 200, reason: "OK", headers, body: Buffer.alloc(0) };
+  const outcome = /;st=([A-Z]{4})/.exec(req.uri.slice(cfg.uri.length))?.[1];
   const snap = req.snapshot();
   const text = flags.csv
     ? statsCsv(snap, { legends: cfg.showLegends, hideDown: flags.hideDown, hideMaint: flags.hideMaint })
-    : statsHtml(snap, { stats: cfg, hideDown: flags.hideDown, noRefresh: flags.noRefresh });
+    : statsHtml(snap, {
+        stats: cfg,
+        hideDown: flags.hideDown,
+        noRefresh: flags.noRefresh,
+        ...(req.adminAllowed ? { admin: true } : {}),
+        ...(outcome !== undefined ? { outcome } : {}),
+      });
   return { status: 200, reason: "OK", headers, body: Buffer.from(text, "utf8") };
 }
 

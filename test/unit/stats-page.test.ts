@@ -238,6 +238,17 @@ describe("stats page (HTML)", () => {
     expect(html).toContain(".scroll{overflow-x:auto");
   });
 
+  it("offers each backend's admin form only when stats admin allows it, and says what the last action did", () => {
+    const plain = statsHtml(snapshot(), { stats: statsConfig() });
+    expect(plain).not.toContain("<form");
+    const admin = statsHtml(snapshot(), { stats: statsConfig(), admin: true, outcome: "PART" });
+    expect(admin).toContain('<form class="admin" method="post" action="/haproxy-stats">');
+    expect(admin).toContain('<input type="hidden" name="b" value="#1">');
+    expect(admin).toContain('<input type="checkbox" name="s" value="web1">');
+    expect(admin).toContain('<option value="drain">');
+    expect(admin).toContain("Action partially processed");
+  });
+
   it("shows this node's HA role and warns when the peer's configuration differs", () => {
     const snap = {
       ...snapshot(),
