@@ -31,6 +31,7 @@ export function startWarmup(server: ServerRuntime, slowstartMs: number, opts: Wa
   const since = now();
   const stepMs = slowstartStepMs(slowstartMs);
   const entry = { timer: undefined as unknown as NodeJS.Timeout, weight };
+  let ramped = false;
   const step = () => {
     const w = slowstartWeight(weight, since, now(), slowstartMs);
     if (w !== server.effectiveWeight) {
@@ -38,9 +39,13 @@ export function startWarmup(server: ServerRuntime, slowstartMs: number, opts: Wa
       opts.onStep(server);
     }
     if (w >= weight) {
+      // The ramp is over: HAProxy's server leaves its STARTING state, a state change that the
+      // stats' lastchg counts from.
+      if (ramped) server.lastChange = now();
       running.delete(server);
       return;
     }
+    ramped = true;
     entry.timer = setTimeout(step, stepMs);
     entry.timer.unref();
   };

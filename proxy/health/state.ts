@@ -70,16 +70,26 @@ export function checkInterval(cfg: ServerModel, health: number): number {
 /**
  * When each server's first check runs, counted from start: HAProxy spreads them over the
  * interval, the k-th checked server of n (all backends, in declaration order) waiting
- * `interval * k / n` where interval is its own (at start health, so fastinter unless fall is 1).
+ * `max(interval, minInter) * k / n` where interval is its own (at start health, so fastinter
+ * unless fall is 1) and minInter the shortest interval of a second or more among them (a
+ * 200 ms `inter` next to a 3 s one starts at 1.5 s).
  * Recorded with HAProxy 2.6: six servers with inter 2s, 5s, 2s, 1s, 10s, 1.5s started at
  * 0, 833, 666, 500, 6666 and 1250 ms.
  */
+/** Intervals below this do not set the spread of the first checks (HAProxy's threshold). */
+const SPREAD_THRESHOLD_MS = 1000;
+
 export function planFirstChecks(backends: readonly BackendRuntime[]): Map<ServerRuntime, number> {
   const checked: ServerRuntime[] = [];
   for (const be of backends) for (const s of be.servers) if (s.cfg.check) checked.push(s);
   const plan = new Map<ServerRuntime, number>();
+  const intervals = checked.map((s) => checkInterval(s.cfg, initialHealth(s.cfg)));
+  // A server checked more often than every second does not set the spread for the others:
+  // it is spread over the shortest interval of at least a second (when there is one).
+  const long = intervals.filter((i) => i >= SPREAD_THRESHOLD_MS);
+  const minInter = long.length > 0 ? Math.min(...long) : 0;
   checked.forEach((s, k) => {
-    const interval = checkInterval(s.cfg, initialHealth(s.cfg));
+    const interval = Math.max(minInter, intervals[k]!);
     plan.set(s, Math.floor((interval * k) / checked.length));
   });
   return plan;

@@ -345,7 +345,15 @@ export const COLUMNS: readonly Column[] = [
     (x) => x.p.cfg.id,
   ),
   col("sid", zero, zero, (x) => x.sv.cfg.id),
-  col("throttle", null, null, null),
+  // During a slowstart ramp (UP, ready, below the operator's weight), the share of the weight
+  // in force, in percent rounded down as HAProxy shows it (6, 31, 56, 81 for a 4 s ramp).
+  col("throttle", null, null, (x) => {
+    const w = userWeight(x.sv);
+    const e = x.sv.effectiveWeight;
+    return x.sv.up && x.sv.admin === "ready" && w > 0 && e > 0 && e < w
+      ? Math.floor((100 * e) / w)
+      : undefined;
+  }),
   col(
     "lbtot",
     null,

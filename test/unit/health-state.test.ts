@@ -106,6 +106,23 @@ describe("first checks are spread as HAProxy 2.6 spreads them", () => {
     expect(backends.map((b) => plan.get(b.servers[0]!))).toEqual([0, 833, 666, 500, 6666, 1250]);
   });
 
+  it("a server checked more often than every second is spread over the shortest interval of a second or more", () => {
+    // Measured with haproxy 2.6: inter 3s and inter 200 in one backend; the second server's
+    // first check came 1.5 s after the start (3000 * 1 / 2), not 100 ms.
+    const be = backendRuntime(
+      proxyModel({
+        name: "b",
+        id: 1,
+        kind: "backend",
+        servers: [
+          serverModel({ name: "a", id: 1, check: true, inter: 3000, fastinter: 3000, downinter: 3000 }),
+          serverModel({ name: "b", id: 2, check: true, inter: 200, fastinter: 200, downinter: 200 }),
+        ],
+      }),
+    );
+    expect([...planFirstChecks([be]).values()]).toEqual([0, 1500]);
+  });
+
   it("servers without check are not counted", () => {
     const be = backendRuntime(
       proxyModel({

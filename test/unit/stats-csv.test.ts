@@ -344,6 +344,17 @@ describe("stats CSV (stats uri ...;csv)", () => {
     expect(names({ hideMaint: true })).toEqual(["web1", "web2", "web3", "web5", "s1"]);
   });
 
+  it("shows the slowstart throttle in percent while the weight ramps, and nothing once it is full", () => {
+    const snap = capturedNode();
+    const web1 = snap.proxies[0]!.backend!.servers[0]!;
+    // A 4 s ramp of weight 1 measured on haproxy 2.6: 6, 31, 56, 81 (sixteenths 1, 5, 9, 13).
+    const seen = [1, 5, 9, 13, 16].map((sixteenths) => {
+      web1.effectiveWeight = (web1.cfg.weight * sixteenths) / 16;
+      return ourRows(snap).get("web_proxy/web1")![columnIndex("throttle")];
+    });
+    expect(seen).toEqual(["6", "31", "56", "81", ""]);
+  });
+
   it("reports lastsess -1 for a server that never had a session, else seconds since the last one", () => {
     const snap = capturedNode();
     const be = snap.proxies[0]!.backend!;
