@@ -2,9 +2,8 @@ import { defineConfig } from "vitest/config";
 
 /**
  * The HA pair tests and the lab drills measure failover against deadlines of a few hundred
- * milliseconds: they
- * run after everything else, one file at a time, so the rest of the suite does not starve
- * their processes of the two cores.
+ * milliseconds: they run after everything else, one file at a time, so the rest of the suite
+ * does not starve their processes of the two cores.
  */
 const TIMING = ["test/ha/pair-*.test.ts", "test/e2e/lab.test.ts"];
 
