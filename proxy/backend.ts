@@ -6,14 +6,22 @@
  */
 
 import { type Balancer, createBalancer } from "./balance/index.js";
-import { decideRetry, type RetryDecision } from "./balance/retry.js";
+import { decideRetry } from "./balance/retry.js";
 import { slowstartApplies } from "./balance/slowstart.js";
 import { startWarmup, stopWarmup } from "./balance/warmup.js";
 import type { ProxyModel } from "./config/model.js";
 import { type Checks, startChecks } from "./health/checker.js";
 import { initialHealth } from "./health/state.js";
 import type { Headers, ResponseHead } from "./http/h1.js";
-import type { BackendPlan, Choice, NodeContext, RequestInfo, ServerPlan } from "./http/plan.js";
+import type {
+  BackendPlan,
+  Choice,
+  NextAttempt,
+  NodeContext,
+  QueueResult,
+  RequestInfo,
+  ServerPlan,
+} from "./http/plan.js";
 import { ServerPool } from "./http/upstream.js";
 import type { ProxyNode } from "./node.js";
 import type { PersistRequest } from "./persist/index.js";
@@ -187,14 +195,16 @@ export class BackendImpl implements BackendPlan {
     return picked === undefined || picked === "full" ? undefined : this.byRuntime.get(picked);
   }
 
-  retryDecision(
+  nextAttempt(
     choice: Choice,
     server: ServerPlan,
+    req: RequestInfo,
     failures: number,
     kind: "error" | "timeout",
-    reused: boolean,
-  ): RetryDecision {
-    return decideRetry({
+  ): NextAttempt {
+    server.rt.counters.econ++;
+    this.rt.counters.econ++;
+    const d = decideRetry({
       failures,
       retries: this.retries,
       redispatch: this.redispatch,
@@ -203,9 +213,23 @@ export class BackendImpl implements BackendPlan {
       algo: this.cfg.balance.algo,
       activeServers: this.usableCount(),
       kind,
-      reused,
+      reused: false,
       timeoutConnect: this.timeouts.connect,
     });
+    if (d.action === "give-up") return { giveUp: true, why: d.why };
+    let next = server;
+    if (d.action === "redispatch") {
+      const other = this.balance(req, server);
+      if (other !== undefined && other !== server) next = other;
+    }
+    if (next !== server) {
+      server.rt.counters.wredis++;
+      this.rt.counters.wredis++;
+    } else {
+      server.rt.counters.wretr++;
+      this.rt.counters.wretr++;
+    }
+    return { giveUp: false, next, delayMs: d.delayMs, why: d.why };
   }
 
   rewriteRequest(_req: RequestInfo, headers: Headers, choice: Choice): void {
@@ -282,18 +306,22 @@ export class BackendImpl implements BackendPlan {
     server.rt.counters.scur = server.rt.active;
   }
 
-  enqueue(
-    server: ServerPlan | undefined,
-    _req: RequestInfo,
-    cb: (server: ServerPlan | undefined, waitedMs: number, outcome: string, position: number) => void,
-  ): () => void {
-    return this.shell.wait(server?.rt, (outcome, srv, waited, position) => {
+  enqueue(server: ServerPlan | undefined, req: RequestInfo, cb: (r: QueueResult) => void): () => void {
+    return this.shell.wait(server?.rt, (outcome, srv, waitedMs, position) => {
       const plan = srv ? this.byRuntime.get(srv) : undefined;
-      if (plan) {
+      if (plan && outcome === "granted") {
         plan.rt.counters.scur = plan.rt.active;
         if (plan.rt.counters.scur > plan.rt.counters.smax) plan.rt.counters.smax = plan.rt.counters.scur;
+        cb({ outcome, server: plan, waitedMs, position });
+        return;
       }
-      cb(outcome === "granted" ? plan : undefined, waited, outcome, position);
+      if (outcome === "expired") {
+        // HAProxy counts a queue timeout as a failed connection, on the server it waited for.
+        this.rt.counters.econ++;
+        if (server !== undefined) server.rt.counters.econ++;
+      }
+      const other = outcome === "redispatch" ? this.balance(req, server) : undefined;
+      cb({ outcome, ...(other !== undefined ? { other } : {}), waitedMs, position });
     });
   }
 

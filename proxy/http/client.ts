@@ -4,9 +4,11 @@
  * server and the response back. Keep-alive, pipelining (one exchange at a time, later
  * bytes held), timeouts and the log of requests that never became an exchange live here.
  */
+
 import type { Socket } from "node:net";
+import { admitClient, releaseClient } from "../accept.js";
 import { countStatus } from "../state.js";
-import { countRequest, countSession } from "../stats/meter.js";
+import { countRequest } from "../stats/meter.js";
 import { Deadline } from "./deadline.js";
 import { Exchange } from "./exchange.js";
 import { type ParseFailure, parseRequestHead } from "./h1.js";
@@ -58,13 +60,7 @@ export class ClientConnection {
     this.srcPort = socket.remotePort ?? 0;
     this.dstPort = socket.localPort ?? 0;
     this.requestStart = node.now();
-    node.actconn++;
-    node.clients.add(this);
-    fe.rt.conns++;
-    const c = fe.rt.counters;
-    c.scur++;
-    countSession(c, this.requestStart);
-    if (c.scur > c.smax) c.smax = c.scur;
+    admitClient(node, fe, this, this.requestStart);
     socket.setNoDelay(true);
     socket.on("data", (d: Buffer) => {
       try {
@@ -342,11 +338,7 @@ export class ClientConnection {
     this.released = true;
     this.headTimer.stop();
     this.clientTimer.stop();
-    this.node.clients.delete(this);
-    this.node.actconn--;
-    this.fe.rt.conns--;
-    this.fe.rt.counters.scur--;
-    this.node.connectionClosed?.();
+    releaseClient(this.node, this.fe, this);
   }
 
   /** Requests started on this connection (1 while the first one runs). */

@@ -385,43 +385,33 @@ export class Exchange implements UpstreamOwner {
   private waitInQueue(s: ServerPlan | undefined): void {
     const be = this.be!;
     this.phase = Phase.Queue;
-    this.cancelWait = be.enqueue(s, this.info, (srv, waited, outcome, position) => {
+    this.cancelWait = be.enqueue(s, this.info, (r) => {
       this.cancelWait = null;
       if (this.ended) {
-        if (srv) be.release(srv);
+        if (r.server) be.release(r.server);
         return;
       }
-      if (s !== undefined) this.srvQueue += position;
-      else this.backendQueue += position;
+      if (s !== undefined) this.srvQueue += r.position;
+      else this.backendQueue += r.position;
       this.tw = this.conn.node.now() - this.t0 - this.tr;
-      if (srv !== undefined) {
-        this.server = srv;
-        this.slot = srv;
-        this.useServer(srv);
+      if (r.server !== undefined) {
+        this.server = r.server;
+        this.slot = r.server;
+        this.useServer(r.server);
         this.stepConnect();
         return;
       }
-      if (outcome === "redispatch") {
-        const other = be.balance(this.info, s);
-        if (other !== undefined) {
-          this.redispatched = true;
-          this.stepQueue(other);
-          return;
-        }
+      if (r.other !== undefined) {
+        this.redispatched = true;
+        this.stepQueue(r.other);
+        return;
       }
-      if (outcome === "expired") {
-        // HAProxy counts a queue timeout as a failed connection, on the server it waited for.
-        be.rt.counters.econ++;
-        if (s !== undefined) {
-          s.rt.counters.econ++;
-          this.queuedOn = s;
-        }
-      }
+      if (r.outcome === "expired" && s !== undefined) this.queuedOn = s;
       this.fail(
         503,
         "s",
         Phase.Queue,
-        outcome === "full" ? "server queue full (maxqueue)" : `queue timeout after ${waited} ms`,
+        r.outcome === "full" ? "server queue full (maxqueue)" : `queue timeout after ${r.waitedMs} ms`,
       );
     });
   }
@@ -485,12 +475,10 @@ export class Exchange implements UpstreamOwner {
   private onConnectError(err: ConnectError): void {
     const be = this.be!;
     const s = this.server!;
-    s.rt.counters.econ++;
-    be.rt.counters.econ++;
     this.attempts++;
     const kind = err.kind === "timeout" ? "timeout" : "error";
-    const d = be.retryDecision(this.choice!, s, this.attempts, kind, false);
-    if (d.action === "give-up") {
+    const d = be.nextAttempt(this.choice!, s, this.info, this.attempts, kind);
+    if (d.giveUp) {
       this.attempts--;
       this.tc = -1;
       this.fail(
@@ -501,17 +489,11 @@ export class Exchange implements UpstreamOwner {
       );
       return;
     }
-    let next = s;
-    if (d.action === "redispatch") {
-      const other = be.balance(this.info, s);
-      if (other !== undefined && other !== s) next = other;
-    }
+    const next = d.next;
     if (next !== s) {
       this.conn.node.debug?.(
         `${be.cfg.name}/${s.rt.cfg.name}: ${err.message}; ${d.why}: redispatch to ${next.rt.cfg.name}`,
       );
-      s.rt.counters.wredis++;
-      be.rt.counters.wredis++;
       if (this.slot) be.release(this.slot);
       be.take(next);
       this.slot = next;
@@ -525,8 +507,6 @@ export class Exchange implements UpstreamOwner {
       this.useServer(next);
     } else {
       this.conn.node.debug?.(`${be.cfg.name}/${s.rt.cfg.name}: ${err.message}; ${d.why}`);
-      s.rt.counters.wretr++;
-      be.rt.counters.wretr++;
     }
     const redispatching = next !== s;
     const go = () => {

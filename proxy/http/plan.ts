@@ -4,7 +4,6 @@
  * from the model with the balancers, persistence, queue, stats and log modules.
  */
 
-import type { RetryDecision } from "../balance/retry.js";
 import type { HttpConnMode, ProxyModel } from "../config/model.js";
 import type { BackendRuntime, FrontendRuntime, ServerRuntime } from "../state.js";
 import type { Headers, HeadLimits, RequestHead, ResponseHead } from "./h1.js";
@@ -72,6 +71,23 @@ export interface Choice {
   readonly insertCookie: boolean;
 }
 
+/** How a wait in a queue ended. */
+export interface QueueResult {
+  readonly outcome: "granted" | "expired" | "redispatch" | "full";
+  /** Granted: the server whose slot it now holds. */
+  readonly server?: ServerPlan;
+  /** Redispatch: another server to try (undefined when none is usable). */
+  readonly other?: ServerPlan;
+  readonly waitedMs: number;
+  /** Its position in the queue, for the log (see Ticket.position). */
+  readonly position: number;
+}
+
+/** What to do after a failed connection. */
+export type NextAttempt =
+  | { readonly giveUp: true; readonly why: string }
+  | { readonly giveUp: false; readonly next: ServerPlan; readonly delayMs: number; readonly why: string };
+
 export interface BackendPlan {
   readonly cfg: ProxyModel;
   readonly rt: BackendRuntime;
@@ -97,22 +113,22 @@ export interface BackendPlan {
   /** True when the server is below its maxconn. */
   hasRoom(server: ServerPlan): boolean;
   /**
-   * Waits for a slot on `server` (or on any server when undefined); calls back once with the
-   * server whose slot it now holds, or undefined (`outcome` says why: expired, full, redispatch).
+   * Waits for a slot on `server` (or on any server when undefined); calls back once. A queue
+   * timeout is counted here (econ, as HAProxy); a wait whose server went DOWN comes back with
+   * the server to try instead (redispatch), when there is one.
    */
-  enqueue(
-    server: ServerPlan | undefined,
-    req: RequestInfo,
-    cb: (server: ServerPlan | undefined, waitedMs: number, outcome: string, position: number) => void,
-  ): () => void;
-  /** After a failed connection: retry, redispatch or give up (HAProxy's rules, see balance/retry). */
-  retryDecision(
+  enqueue(server: ServerPlan | undefined, req: RequestInfo, cb: (r: QueueResult) => void): () => void;
+  /**
+   * After a failed connection to `server` (counted here: econ, then wretr or wredis): where
+   * to try next by HAProxy's rules, or give up.
+   */
+  nextAttempt(
     choice: Choice,
     server: ServerPlan,
+    req: RequestInfo,
     failures: number,
     kind: "error" | "timeout",
-    reused: boolean,
-  ): RetryDecision;
+  ): NextAttempt;
 }
 
 /** The fields of one HTTP log line, filled by the request path. */

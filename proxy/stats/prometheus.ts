@@ -109,13 +109,62 @@ const serversOf = (row: StatsRow, rows: readonly StatsRow[]) =>
 const c = (name: string, type: MetricType, column: string, help: string, seconds?: boolean): ColumnMetric =>
   seconds ? { name, type, column, help, seconds } : { name, type, column, help };
 
-const FRONTEND: readonly Metric[] = [
+// Runs of metrics that come in the same order for several kinds of row.
+const SESSIONS: readonly Metric[] = [
   c("current_sessions", "gauge", "scur", "Sessions open now."),
   c("max_sessions", "gauge", "smax", "Most sessions open at once since the start."),
-  c("limit_sessions", "gauge", "slim", "The configured session limit (maxconn)."),
+];
+const TRAFFIC: readonly Metric[] = [
   c("sessions_total", "counter", "stot", "Sessions since the start."),
-  c("bytes_in_total", "counter", "bin", "Request bytes received since the start."),
-  c("bytes_out_total", "counter", "bout", "Response bytes sent since the start."),
+  c("bytes_in_total", "counter", "bin", "Request bytes since the start."),
+  c("bytes_out_total", "counter", "bout", "Response bytes since the start."),
+];
+const QUEUE: readonly Metric[] = [
+  c("current_queue", "gauge", "qcur", "Requests waiting in the queue now."),
+  c("max_queue", "gauge", "qmax", "Longest queue since the start."),
+];
+const SERVER_ERRORS: readonly Metric[] = [
+  c("connection_errors_total", "counter", "econ", "Failed connections to servers since the start."),
+  c("response_errors_total", "counter", "eresp", "Invalid or aborted server responses since the start."),
+  c("retry_warnings_total", "counter", "wretr", "Connection retries since the start."),
+  c("redispatch_warnings_total", "counter", "wredis", "Redispatches to another server since the start."),
+];
+const COMPRESSION: readonly Metric[] = [
+  c("http_comp_bytes_in_total", "counter", "comp_in", "Bytes given to the HTTP compressor since the start."),
+  c("http_comp_bytes_out_total", "counter", "comp_out", "Bytes out of the HTTP compressor since the start."),
+  c("http_comp_bytes_bypassed_total", "counter", "comp_byp", "Bytes that skipped HTTP compression."),
+  c("http_comp_responses_total", "counter", "comp_rsp", "HTTP responses compressed since the start."),
+];
+const ABORTS: readonly Metric[] = [
+  c("client_aborts_total", "counter", "cli_abrt", "Transfers aborted by the client."),
+  c("server_aborts_total", "counter", "srv_abrt", "Transfers aborted by the server."),
+];
+const TIMES: readonly Metric[] = [
+  c("last_session_seconds", "gauge", "lastsess", "Seconds since the last session (-1: none yet)."),
+  c("queue_time_average_seconds", "gauge", "qtime", "Average queue time over recent requests.", true),
+  c("connect_time_average_seconds", "gauge", "ctime", "Average connect time over recent requests.", true),
+  c("response_time_average_seconds", "gauge", "rtime", "Average response time over recent requests.", true),
+  c("total_time_average_seconds", "gauge", "ttime", "Average total time over recent requests.", true),
+  c("failed_header_rewriting_total", "counter", "wrew", "Header rewrites that failed."),
+  c("connection_attempts_total", "counter", "connect", "Connection attempts to servers."),
+  c("connection_reuses_total", "counter", "reuse", "Requests sent on a reused server connection."),
+];
+const CACHE: readonly Metric[] = [
+  c("http_cache_lookups_total", "counter", "cache_lookups", "HTTP cache lookups."),
+  c("http_cache_hits_total", "counter", "cache_hits", "HTTP cache hits."),
+];
+const MAXIMA: readonly Metric[] = [
+  c("max_queue_time_seconds", "gauge", "qtime_max", "Longest queue time seen.", true),
+  c("max_connect_time_seconds", "gauge", "ctime_max", "Longest connect time seen.", true),
+  c("max_response_time_seconds", "gauge", "rtime_max", "Longest response time seen.", true),
+  c("max_total_time_seconds", "gauge", "ttime_max", "Longest total time seen.", true),
+  c("internal_errors_total", "counter", "eint", "Internal errors since the start."),
+];
+
+const FRONTEND: readonly Metric[] = [
+  ...SESSIONS,
+  c("limit_sessions", "gauge", "slim", "The configured session limit (maxconn)."),
+  ...TRAFFIC,
   c("requests_denied_total", "counter", "dreq", "Requests denied by rules since the start."),
   c("responses_denied_total", "counter", "dresp", "Responses denied by rules since the start."),
   c("request_errors_total", "counter", "ereq", "Invalid requests since the start."),
@@ -144,36 +193,25 @@ const FRONTEND: readonly Metric[] = [
     "Highest HTTP requests per second seen since the start.",
   ),
   c("http_requests_total", "counter", "req_tot", "HTTP requests since the start."),
-  c("http_comp_bytes_in_total", "counter", "comp_in", "Bytes given to the HTTP compressor since the start."),
-  c("http_comp_bytes_out_total", "counter", "comp_out", "Bytes out of the HTTP compressor since the start."),
-  c("http_comp_bytes_bypassed_total", "counter", "comp_byp", "Bytes that skipped HTTP compression."),
-  c("http_comp_responses_total", "counter", "comp_rsp", "HTTP responses compressed since the start."),
+  ...COMPRESSION,
   c("connections_rate_max", "gauge", "conn_rate_max", "Highest connections per second seen since the start."),
   c("connections_total", "counter", "conn_tot", "Connections accepted since the start."),
   c("intercepted_requests_total", "counter", "intercepted", "Requests answered by the node itself."),
   c("denied_connections_total", "counter", "dcon", "Connections refused by tcp-request rules."),
   c("denied_sessions_total", "counter", "dses", "Sessions refused by tcp-request rules."),
   c("failed_header_rewriting_total", "counter", "wrew", "Header rewrites that failed."),
-  c("http_cache_lookups_total", "counter", "cache_lookups", "HTTP cache lookups."),
-  c("http_cache_hits_total", "counter", "cache_hits", "HTTP cache hits."),
+  ...CACHE,
   c("internal_errors_total", "counter", "eint", "Internal errors since the start."),
 ];
 
 const BACKEND: readonly Metric[] = [
-  c("current_queue", "gauge", "qcur", "Requests waiting in the queue now."),
-  c("max_queue", "gauge", "qmax", "Longest queue since the start."),
-  c("current_sessions", "gauge", "scur", "Sessions open now."),
-  c("max_sessions", "gauge", "smax", "Most sessions open at once since the start."),
+  ...QUEUE,
+  ...SESSIONS,
   c("limit_sessions", "gauge", "slim", "The backend's fullconn."),
-  c("sessions_total", "counter", "stot", "Sessions since the start."),
-  c("bytes_in_total", "counter", "bin", "Request bytes sent since the start."),
-  c("bytes_out_total", "counter", "bout", "Response bytes received since the start."),
+  ...TRAFFIC,
   c("requests_denied_total", "counter", "dreq", "Requests denied by rules since the start."),
   c("responses_denied_total", "counter", "dresp", "Responses denied by rules since the start."),
-  c("connection_errors_total", "counter", "econ", "Failed connections to servers since the start."),
-  c("response_errors_total", "counter", "eresp", "Invalid or aborted server responses since the start."),
-  c("retry_warnings_total", "counter", "wretr", "Connection retries since the start."),
-  c("redispatch_warnings_total", "counter", "wredis", "Redispatches to another server since the start."),
+  ...SERVER_ERRORS,
   {
     name: "status",
     type: "gauge",
@@ -199,27 +237,11 @@ const BACKEND: readonly Metric[] = [
     byLabel: true,
   },
   c("http_requests_total", "counter", "req_tot", "HTTP requests since the start."),
-  c("client_aborts_total", "counter", "cli_abrt", "Transfers aborted by the client."),
-  c("server_aborts_total", "counter", "srv_abrt", "Transfers aborted by the server."),
-  c("http_comp_bytes_in_total", "counter", "comp_in", "Bytes given to the HTTP compressor since the start."),
-  c("http_comp_bytes_out_total", "counter", "comp_out", "Bytes out of the HTTP compressor since the start."),
-  c("http_comp_bytes_bypassed_total", "counter", "comp_byp", "Bytes that skipped HTTP compression."),
-  c("http_comp_responses_total", "counter", "comp_rsp", "HTTP responses compressed since the start."),
-  c("last_session_seconds", "gauge", "lastsess", "Seconds since the last session (-1: none yet)."),
-  c("queue_time_average_seconds", "gauge", "qtime", "Average queue time over recent requests.", true),
-  c("connect_time_average_seconds", "gauge", "ctime", "Average connect time over recent requests.", true),
-  c("response_time_average_seconds", "gauge", "rtime", "Average response time over recent requests.", true),
-  c("total_time_average_seconds", "gauge", "ttime", "Average total time over recent requests.", true),
-  c("failed_header_rewriting_total", "counter", "wrew", "Header rewrites that failed."),
-  c("connection_attempts_total", "counter", "connect", "Connection attempts to servers."),
-  c("connection_reuses_total", "counter", "reuse", "Requests sent on a reused server connection."),
-  c("http_cache_lookups_total", "counter", "cache_lookups", "HTTP cache lookups."),
-  c("http_cache_hits_total", "counter", "cache_hits", "HTTP cache hits."),
-  c("max_queue_time_seconds", "gauge", "qtime_max", "Longest queue time seen.", true),
-  c("max_connect_time_seconds", "gauge", "ctime_max", "Longest connect time seen.", true),
-  c("max_response_time_seconds", "gauge", "rtime_max", "Longest response time seen.", true),
-  c("max_total_time_seconds", "gauge", "ttime_max", "Longest total time seen.", true),
-  c("internal_errors_total", "counter", "eint", "Internal errors since the start."),
+  ...ABORTS,
+  ...COMPRESSION,
+  ...TIMES,
+  ...CACHE,
+  ...MAXIMA,
   c("uweight", "gauge", "uweight", "Sum of the configured weights of the usable servers."),
   {
     name: "agg_server_status",
@@ -257,19 +279,12 @@ const BACKEND: readonly Metric[] = [
 ];
 
 const SERVER: readonly Metric[] = [
-  c("current_queue", "gauge", "qcur", "Requests waiting for this server now."),
-  c("max_queue", "gauge", "qmax", "Longest queue since the start."),
-  c("current_sessions", "gauge", "scur", "Sessions open now."),
-  c("max_sessions", "gauge", "smax", "Most sessions open at once since the start."),
+  ...QUEUE,
+  ...SESSIONS,
   c("limit_sessions", "gauge", "slim", "The server's maxconn (NaN: none)."),
-  c("sessions_total", "counter", "stot", "Sessions since the start."),
-  c("bytes_in_total", "counter", "bin", "Request bytes sent since the start."),
-  c("bytes_out_total", "counter", "bout", "Response bytes received since the start."),
+  ...TRAFFIC,
   c("responses_denied_total", "counter", "dresp", "Responses denied by rules since the start."),
-  c("connection_errors_total", "counter", "econ", "Failed connections since the start."),
-  c("response_errors_total", "counter", "eresp", "Invalid or aborted responses since the start."),
-  c("retry_warnings_total", "counter", "wretr", "Connection retries since the start."),
-  c("redispatch_warnings_total", "counter", "wredis", "Redispatches away from this server."),
+  ...SERVER_ERRORS,
   {
     name: "status",
     type: "gauge",
@@ -321,23 +336,11 @@ const SERVER: readonly Metric[] = [
     samples: httpResponses("haproxy_server_http_responses_total"),
     byLabel: true,
   },
-  c("client_aborts_total", "counter", "cli_abrt", "Transfers aborted by the client."),
-  c("server_aborts_total", "counter", "srv_abrt", "Transfers aborted by the server."),
-  c("last_session_seconds", "gauge", "lastsess", "Seconds since the last session (-1: none yet)."),
-  c("queue_time_average_seconds", "gauge", "qtime", "Average queue time over recent requests.", true),
-  c("connect_time_average_seconds", "gauge", "ctime", "Average connect time over recent requests.", true),
-  c("response_time_average_seconds", "gauge", "rtime", "Average response time over recent requests.", true),
-  c("total_time_average_seconds", "gauge", "ttime", "Average total time over recent requests.", true),
-  c("failed_header_rewriting_total", "counter", "wrew", "Header rewrites that failed."),
-  c("connection_attempts_total", "counter", "connect", "Connection attempts to this server."),
-  c("connection_reuses_total", "counter", "reuse", "Requests sent on a reused connection."),
+  ...ABORTS,
+  ...TIMES,
   c("idle_connections_current", "gauge", "srv_icur", "Idle connections kept for reuse now."),
   c("idle_connections_limit", "gauge", "src_ilim", "Limit on idle connections (NaN: none)."),
-  c("max_queue_time_seconds", "gauge", "qtime_max", "Longest queue time seen.", true),
-  c("max_connect_time_seconds", "gauge", "ctime_max", "Longest connect time seen.", true),
-  c("max_response_time_seconds", "gauge", "rtime_max", "Longest response time seen.", true),
-  c("max_total_time_seconds", "gauge", "ttime_max", "Longest total time seen.", true),
-  c("internal_errors_total", "counter", "eint", "Internal errors since the start."),
+  ...MAXIMA,
   c(
     "unsafe_idle_connections_current",
     "gauge",

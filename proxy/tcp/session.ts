@@ -12,6 +12,7 @@
  * one side ends writing to the other); the session ends once both directions are done.
  */
 import { connect, type Socket } from "node:net";
+import { admitClient, releaseClient } from "../accept.js";
 import { plainIp } from "../http/client.js";
 import type { RequestHead } from "../http/h1.js";
 import type {
@@ -72,13 +73,7 @@ export class TcpSession {
     private readonly node: NodeContext,
   ) {
     this.acceptedAt = node.now();
-    node.actconn++;
-    node.clients.add(this);
-    fe.rt.conns++;
-    const c = fe.rt.counters;
-    c.scur++;
-    countSession(c, this.acceptedAt);
-    if (c.scur > c.smax) c.smax = c.scur;
+    admitClient(node, fe, this, this.acceptedAt);
     socket.setNoDelay(true);
     this.info = {
       head: EMPTY_HEAD,
@@ -136,32 +131,25 @@ export class TcpSession {
 
   private waitInQueue(s: ServerPlan | undefined): void {
     const be = this.be!;
-    this.cancelWait = be.enqueue(s, this.info, (srv, _waited, outcome, position) => {
+    this.cancelWait = be.enqueue(s, this.info, (r) => {
       this.cancelWait = null;
       if (this.ended) {
-        if (srv) be.release(srv);
+        if (r.server) be.release(r.server);
         return;
       }
-      if (s !== undefined) this.srvQueue += position;
-      else this.backendQueue += position;
-      if (outcome === "expired") {
-        be.rt.counters.econ++;
-        if (s !== undefined) s.rt.counters.econ++;
-      }
-      if (srv !== undefined) {
-        this.server = srv;
-        this.slot = srv;
-        this.assigned(srv);
+      if (s !== undefined) this.srvQueue += r.position;
+      else this.backendQueue += r.position;
+      if (r.server !== undefined) {
+        this.server = r.server;
+        this.slot = r.server;
+        this.assigned(r.server);
         this.connect();
         return;
       }
-      if (outcome === "redispatch") {
-        const other = be.balance(this.info, s);
-        if (other !== undefined) {
-          this.redispatched = true;
-          this.takeOrWait(other);
-          return;
-        }
+      if (r.other !== undefined) {
+        this.redispatched = true;
+        this.takeOrWait(r.other);
+        return;
       }
       this.finish("sQ");
     });
@@ -211,35 +199,22 @@ export class TcpSession {
     this.up = null;
     const be = this.be!;
     const s = this.server!;
-    s.rt.counters.econ++;
-    be.rt.counters.econ++;
     this.attempts++;
-    const d = be.retryDecision(this.choice!, s, this.attempts, kind, false);
-    if (d.action === "give-up") {
+    const d = be.nextAttempt(this.choice!, s, this.info, this.attempts, kind);
+    this.node.debug?.(`${be.cfg.name}/${s.rt.cfg.name}: ${why}; ${d.why}`);
+    if (d.giveUp) {
       this.attempts--;
-      this.node.debug?.(`${be.cfg.name}/${s.rt.cfg.name}: ${why}; ${d.why}`);
       this.finish(kind === "timeout" ? "sC" : "SC");
       return;
     }
-    let next = s;
-    if (d.action === "redispatch") {
-      const other = be.balance(this.info, s);
-      if (other !== undefined && other !== s) next = other;
-    }
-    if (next !== s) {
-      s.rt.counters.wredis++;
-      be.rt.counters.wredis++;
+    if (d.next !== s) {
       if (this.slot) be.release(this.slot);
-      be.take(next);
-      this.slot = next;
-      this.server = next;
+      be.take(d.next);
+      this.slot = d.next;
+      this.server = d.next;
       this.redispatched = true;
-      this.assigned(next);
-    } else {
-      s.rt.counters.wretr++;
-      be.rt.counters.wretr++;
+      this.assigned(d.next);
     }
-    this.node.debug?.(`${be.cfg.name}/${s.rt.cfg.name}: ${why}; ${d.why}`);
     const go = () => {
       this.retryTimer = null;
       if (!this.ended) this.connect();
@@ -444,11 +419,7 @@ export class TcpSession {
   private release(): void {
     if (this.released) return;
     this.released = true;
-    this.node.clients.delete(this);
-    this.node.actconn--;
-    this.fe.rt.conns--;
-    this.fe.rt.counters.scur--;
-    this.node.connectionClosed?.();
+    releaseClient(this.node, this.fe, this);
   }
 
   /** A TCP session is never idle in the keep-alive sense: a soft stop lets it finish. */

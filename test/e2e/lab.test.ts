@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { isAlive } from "../../lab/proc.js";
 import type { LabState } from "../../lab/state.js";
 import { CLI, freePort, runCli, tempDir } from "../helpers/index.js";
@@ -75,6 +75,21 @@ describe.skipIf(!available)("lab with the fulcrum HA pair (issue 7, done when)",
     expect(view.masters).toHaveLength(1);
     nodes = (JSON.parse(readFileSync(join(dir.path, "state.json"), "utf8")) as LabState).nodes;
   }, 60_000);
+
+  // A failed drill is explained by the nodes' own lines: print the end of each log.
+  afterEach((ctx) => {
+    if (ctx.task.result?.state !== "fail") return;
+    for (const node of ["lb1", "lb2", "redis"]) {
+      try {
+        const text = readFileSync(join(dir.path, "logs", `${node}.log`), "utf8");
+        // The node's own lines (HA transitions, warnings), not the request log lines.
+        const own = text.split("\n").filter((l) => !/^\d+\.\d+\.\d+\.\d+:\d+ \[/.test(l));
+        console.error(`---- ${node}.log (end)\n${own.slice(-60).join("\n")}`);
+      } catch {
+        console.error(`---- ${node}.log: none`);
+      }
+    }
+  });
 
   afterAll(async () => {
     await lab("down");

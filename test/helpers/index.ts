@@ -6,7 +6,7 @@
  * `onTestFinished` when called inside a test, or returns a handle the caller stops in
  * `afterAll`/`afterEach`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -15,6 +15,16 @@ import { freePorts } from "../../lab/ports.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLI = join(ROOT, "dist/cli/main.js");
+
+/** Whether haproxy is installed here (the side-by-side comparisons run only then). */
+export const HAVE_HAPROXY = (() => {
+  try {
+    execFileSync("haproxy", ["-v"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /**
  * A port that was free a moment ago, below the kernel's ephemeral range (the lab's choice,

@@ -1,19 +1,17 @@
-/**
- * `option httplog` side by side with haproxy 2.6: the same configuration (ports aside) runs
- * in haproxy and in `fulcrum proxy`, each logging to its own UDP receiver; the same clients
- * play the same scenarios against each; every request line is parsed as a log parser would
- * and compared field by field. Dates, client ports and pids are masked; timers are compared
- * as "-1 or not" and by order of magnitude.
- *
- * Each scenario is followed by a marker request on another proxy: the lines logged between
- * two markers belong to the scenario (so "nothing logged" is checked without a sleep).
- */
-import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ctlExchange } from "../../cli/ctl.js";
-import { freePort, type Proc, spawnCli, spawnProc, tempDir, waitFor, waitForPort } from "../helpers/index.js";
+import {
+  freePort,
+  HAVE_HAPROXY,
+  type Proc,
+  spawnCli,
+  spawnProc,
+  tempDir,
+  waitFor,
+  waitForPort,
+} from "../helpers/index.js";
 import {
   diffLines,
   type HttpLogFields,
@@ -25,15 +23,6 @@ import {
   startUpstream,
   type Upstream,
 } from "./log-fixture.js";
-
-const HAVE_HAPROXY = (() => {
-  try {
-    execFileSync("haproxy", ["-v"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const LISTENS = [
   "marker",

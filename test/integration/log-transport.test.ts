@@ -1,23 +1,17 @@
-/**
- * Where log lines go, side by side with haproxy 2.6: `log stdout format raw`, a UDP target
- * inherited through `log global`, and a proxy's own UDP target; one line per request and
- * target, the same bytes as haproxy's once dates, ports and pids are masked.
- */
-import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type Proc, spawnCli, spawnProc, tempDir, waitFor, waitForPort } from "../helpers/index.js";
+import {
+  freePort,
+  HAVE_HAPROXY,
+  type Proc,
+  spawnCli,
+  spawnProc,
+  tempDir,
+  waitFor,
+  waitForPort,
+} from "../helpers/index.js";
 import { type Receiver, rawClient, startReceiver, startUpstream, type Upstream } from "./log-fixture.js";
-
-const HAVE_HAPROXY = (() => {
-  try {
-    execFileSync("haproxy", ["-v"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 interface Side {
   proc: Proc;

@@ -1,24 +1,7 @@
-/**
- * `http-request use-service prometheus-exporter`: the exposition a scraper reads, parsed as
- * Prometheus parses it. What it must say after known traffic (server states as state sets,
- * check results only for checked servers, responses by class, the scrape counting itself),
- * that it agrees with the stats CSV, and, when haproxy 2.6 is installed, that every frontend,
- * backend and server sample equals haproxy's after the same traffic on the same config.
- */
-import { execFileSync } from "node:child_process";
 import { get as httpGet } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EchoServer, startEcho } from "../helpers/echo.js";
-import { freePort, type RunningProxy, startProxy, waitFor } from "../helpers/index.js";
-
-const HAVE_HAPROXY = (() => {
-  try {
-    execFileSync("haproxy", ["-v"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { freePort, HAVE_HAPROXY, type RunningProxy, startProxy, waitFor } from "../helpers/index.js";
 
 interface Sample {
   readonly name: string;

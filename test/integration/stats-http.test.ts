@@ -1,28 +1,18 @@
-/**
- * The stats page and the monitor URI over HTTP, side by side with haproxy 2.6: the same
- * configuration runs in both, the same raw requests go to each, and the answers must be the
- * same bytes (the stats page's own body aside: fulcrum's page is its own, and HAProxy sends
- * it chunked where fulcrum sends a length). Then what only the node can tell: the stats
- * page never reaches a server, monitor requests are never logged, the CSV's counters after
- * the same traffic equal haproxy's, and the page shows the rows and check results.
- */
-import { execFileSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ctlExchange } from "../../cli/ctl.js";
-import { freePort, type Proc, spawnCli, spawnProc, tempDir, waitFor } from "../helpers/index.js";
+import {
+  freePort,
+  HAVE_HAPROXY,
+  type Proc,
+  spawnCli,
+  spawnProc,
+  tempDir,
+  waitFor,
+} from "../helpers/index.js";
 import { parseHttpLog, type Receiver, startReceiver, startUpstream, type Upstream } from "./log-fixture.js";
-
-const HAVE_HAPROXY = (() => {
-  try {
-    execFileSync("haproxy", ["-v"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const AUTH = `Basic ${Buffer.from("admin:secret").toString("base64")}`;
 const BAD_AUTH = `Basic ${Buffer.from("admin:wrong").toString("base64")}`;

@@ -1,16 +1,10 @@
-/**
- * The runtime API (`stats socket`) side by side with haproxy 2.6: the same configuration
- * runs in both, the same command lines go to each socket, and the answers must be the same
- * (for `show stat`, cell by cell with the columns that differ by nature masked). Then
- * `fulcrum ctl` as a user runs it: exit codes and one-line errors.
- */
-import { execFileSync } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ctlExchange } from "../../cli/ctl.js";
 import {
   freePort,
+  HAVE_HAPROXY,
   type Proc,
   runCli,
   spawnCli,
@@ -20,15 +14,6 @@ import {
   waitForPort,
 } from "../helpers/index.js";
 import { startUpstream, type Upstream } from "./log-fixture.js";
-
-const HAVE_HAPROXY = (() => {
-  try {
-    execFileSync("haproxy", ["-v"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 interface Side {
   proc: Proc;
