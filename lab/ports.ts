@@ -2,7 +2,6 @@
  * The lab's ports: from --base-port N in a fixed layout (documented, so a user can open the
  * same URLs every time), or free ports picked by the system.
  */
-import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { FulcrumError } from "../proxy/errors.js";
 import type { LabPorts } from "./state.js";
@@ -58,33 +57,11 @@ function closeAll(servers: Server[]): Promise<void> {
   return Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
 }
 
-/** First port of the kernel's ephemeral range (where outgoing connections take their ports). */
-function ephemeralLow(): number {
-  try {
-    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > 2048 ? low : 32768;
-  } catch {
-    return 32768;
-  }
-}
-
-/**
- * `count` distinct ports that were free a moment ago (all bound at once, then released),
- * picked below the kernel's ephemeral range: the lab restarts its nodes on the same ports,
- * and a port in that range can meanwhile become the source port of any outgoing connection.
- */
+/** `count` distinct ports that were free a moment ago (all bound at once, then released). */
 export async function freePorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
-  const low = 20_000;
-  const high = ephemeralLow();
   try {
-    for (let tries = 0; servers.length < count && tries < 500; tries++) {
-      const port = low + Math.floor(Math.random() * (high - low));
-      const s = await listenOn(port).catch(() => undefined);
-      if (s !== undefined) servers.push(s);
-    }
-    // A machine with that range all taken still gets ports, from the system.
-    while (servers.length < count) servers.push(await listenOn(0));
+    for (let i = 0; i < count; i++) servers.push(await listenOn(0));
     return servers.map((s) => {
       const a = s.address();
       if (a === null || typeof a === "string") throw new Error("no port");

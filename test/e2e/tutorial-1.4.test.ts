@@ -131,8 +131,6 @@ describe("examples/tutorial-1.4.cfg end to end (daemon, two web-demo servers)", 
 
   beforeAll(async () => {
     rx = await startReceiver();
-    // Ports bound later (by the proxy, the taps): picked below the ephemeral range, where an
-    // outgoing connection of another test cannot take them meanwhile.
     port = await freePort();
     const tapA = await freePort();
     const tapB = await freePort();

@@ -20,12 +20,12 @@ import { join } from "node:path";
 import { onTestFailed, onTestFinished } from "vitest";
 import { type EchoServer, startEcho } from "../helpers/echo.js";
 import {
-  freePort,
   isGone,
   type Proc,
   type RedisServer,
   runCli,
   spawnCli,
+  stablePort,
   startRedis,
   tempDir,
   waitFor,
@@ -294,9 +294,9 @@ export async function startPair(opts: PairOptions = {}, shared?: { redis?: Redis
     `pair${seq}_${process.pid}`,
     redis,
     // Ports bound later (the service port only by a MASTER): outside the ephemeral range.
-    await freePort(),
-    { lb1: await freePort(), lb2: await freePort() },
-    { lb1: await freePort(), lb2: await freePort() },
+    await stablePort(),
+    { lb1: await stablePort(), lb2: await stablePort() },
+    { lb1: await stablePort(), lb2: await stablePort() },
     web,
     opts,
     dir.path,

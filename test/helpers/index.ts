@@ -8,10 +8,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePorts } from "../../lab/ports.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLI = join(ROOT, "dist/cli/main.js");
@@ -26,14 +26,49 @@ export const HAVE_HAPROXY = (() => {
   }
 })();
 
+/** A port that was free a moment ago (bind 0, read it back, close). */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  const srv: Server = createServer();
+  await new Promise<void>((res, rej) => {
+    srv.once("error", rej);
+    srv.listen(0, host, () => res());
+  });
+  const addr = srv.address();
+  await new Promise<void>((res) => srv.close(() => res()));
+  if (addr === null || typeof addr === "string") throw new Error("no port");
+  return addr.port;
+}
+
 /**
- * A port that was free a moment ago, below the kernel's ephemeral range (the lab's choice,
- * lab/ports.ts). Tests pick a port and bind it later (a proxy's start, an HA standby that
- * binds once MASTER): a port of the ephemeral range could meanwhile become the source port of
- * any outgoing connection of a test running alongside (EADDRINUSE).
+ * A free port below the kernel's ephemeral range, for a port bound long after it is chosen (an
+ * HA standby binds the service port only when it becomes MASTER). freePort()'s ports come from
+ * the ephemeral range, where every outgoing connection and port-0 bind of every test running
+ * meanwhile picks its local port: one of them may take the port first (EADDRINUSE).
  */
-export async function freePort(): Promise<number> {
-  return (await freePorts(1))[0]!;
+export async function stablePort(host = "127.0.0.1"): Promise<number> {
+  const low = 20_000;
+  const high = await ephemeralLow();
+  for (let i = 0; i < 200; i++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    const srv: Server = createServer();
+    const ok = await new Promise<boolean>((res) => {
+      srv.once("error", () => res(false));
+      srv.listen(port, host, () => res(true));
+    });
+    if (ok) {
+      await new Promise<void>((res) => srv.close(() => res()));
+      return port;
+    }
+  }
+  throw new Error(`no free port between ${low} and ${high}`);
+}
+
+/** First port of the kernel's ephemeral range (32768 when unknown). */
+async function ephemeralLow(): Promise<number> {
+  const { readFile } = await import("node:fs/promises");
+  const text = await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8").catch(() => "");
+  const low = Number(text.trim().split(/\s+/)[0]);
+  return Number.isInteger(low) && low > 21_000 ? low : 32_768;
 }
 
 export interface WaitOptions {
