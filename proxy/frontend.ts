@@ -63,6 +63,7 @@ export class FrontendImpl implements FrontendPlan {
    * HTTP one is upgraded to HTTP at once, as HAProxy does: it runs the HTTP path.
    */
   readonly tcp: boolean;
+  readonly capturesResponse: boolean;
   private readonly errorPages = new Map<number, Buffer>();
   private readonly logger: (rec: ExchangeLog) => void;
 
@@ -97,6 +98,7 @@ export class FrontendImpl implements FrontendPlan {
         ? node.backends.get(cfg.name)
         : undefined;
     this.tcp = cfg.mode === "tcp" && (this.defaultBackend?.cfg.mode ?? "tcp") === "tcp";
+    this.capturesResponse = cfg.captureCookie !== undefined || cfg.captureResponseHeaders.length > 0;
     this.logger = out.httpLogger(cfg);
     // The same rule as NodeOutput.httpLogger: targets and `option httplog` (or tcplog).
     this.logging = cfg.logs.length > 0 && (cfg.options.httplog || cfg.options.tcplog);

@@ -779,8 +779,7 @@ export class Exchange implements UpstreamOwner {
     }
     // Captures read the server's response as it came, before the persistence cookie is
     // inserted or the server's own is taken out (HAProxy captures first).
-    const fcfg = this.conn.fe.cfg;
-    if (fcfg.captureCookie !== undefined || fcfg.captureResponseHeaders.length > 0) {
+    if (this.conn.fe.capturesResponse) {
       this.capturedResponse = { names: res.headers.names.slice(), values: res.headers.values.slice() };
     }
     this.serverCookie = this.be!.rewriteResponse(this.info, res, this.server!, this.choice!);

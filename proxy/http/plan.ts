@@ -200,6 +200,8 @@ export interface FrontendPlan {
   readonly logNull: boolean;
   /** Requests wait for the HA serve gate (false for `keep-bound` frontends). */
   readonly gated: boolean;
+  /** The frontend captures from responses (`capture cookie`, `capture response header`). */
+  readonly capturesResponse: boolean;
 }
 
 /** Node-wide counters and clock the request path reads. */
