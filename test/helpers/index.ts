@@ -26,17 +26,30 @@ export const HAVE_HAPROXY = (() => {
   }
 })();
 
-/** A port that was free a moment ago (bind 0, read it back, close). */
+/**
+ * Ports this process has handed out. The kernel may give the same port to two port-0 binds
+ * a moment apart; two listeners of one test on the same port would then both bind it when
+ * they set SO_REUSEPORT (haproxy does), and the kernel would share connections between them.
+ */
+const handedOut = new Set<number>();
+
+/** A port that was free a moment ago (bind 0, read it back, close), never the same one twice. */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
-  const srv: Server = createServer();
-  await new Promise<void>((res, rej) => {
-    srv.once("error", rej);
-    srv.listen(0, host, () => res());
-  });
-  const addr = srv.address();
-  await new Promise<void>((res) => srv.close(() => res()));
-  if (addr === null || typeof addr === "string") throw new Error("no port");
-  return addr.port;
+  for (let i = 0; i < 100; i++) {
+    const srv: Server = createServer();
+    await new Promise<void>((res, rej) => {
+      srv.once("error", rej);
+      srv.listen(0, host, () => res());
+    });
+    const addr = srv.address();
+    await new Promise<void>((res) => srv.close(() => res()));
+    if (addr === null || typeof addr === "string") throw new Error("no port");
+    if (!handedOut.has(addr.port)) {
+      handedOut.add(addr.port);
+      return addr.port;
+    }
+  }
+  throw new Error("the kernel gave back only ports already handed out");
 }
 
 /**
@@ -50,6 +63,7 @@ export async function stablePort(host = "127.0.0.1"): Promise<number> {
   const high = await ephemeralLow();
   for (let i = 0; i < 200; i++) {
     const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port)) continue;
     const srv: Server = createServer();
     const ok = await new Promise<boolean>((res) => {
       srv.once("error", () => res(false));
@@ -57,6 +71,7 @@ export async function stablePort(host = "127.0.0.1"): Promise<number> {
     });
     if (ok) {
       await new Promise<void>((res) => srv.close(() => res()));
+      handedOut.add(port);
       return port;
     }
   }
