@@ -7,6 +7,7 @@
 import type { BackendImpl } from "./backend.js";
 import type { ProxyModel } from "./config/model.js";
 import { type AclContext, compileCondition, inNetwork, type Predicate, parseIp } from "./http/acl.js";
+import { compileRedirect, compileReturn } from "./http/built-replies.js";
 import type { BackendPlan, ExchangeLog, FrontendPlan, LocalResponse, RequestInfo } from "./http/plan.js";
 import type { ReplyOptions } from "./http/responses.js";
 import type { ProxyNode } from "./node.js";
@@ -147,6 +148,20 @@ export class FrontendImpl implements FrontendPlan {
             return null;
           },
         };
+      }
+      case "redirect": {
+        const build = compileRedirect(r);
+        const status = r.code;
+        return {
+          pred,
+          stop: false,
+          run: (req) => ({ status, bytes: EMPTY, keepAlive: true, render: build(req), closesOnBody: true }),
+        };
+      }
+      case "return": {
+        const render = compileReturn(r);
+        const status = r.status;
+        return { pred, stop: false, run: () => ({ status, bytes: EMPTY, keepAlive: true, render }) };
       }
       case "del-header": {
         const name = r.name.toLowerCase();

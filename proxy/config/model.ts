@@ -318,7 +318,36 @@ export type HttpRequestRule =
       readonly name: string;
       readonly cond?: Condition;
       readonly loc: SourceLoc;
-    };
+    }
+  | HttpRedirectRule
+  | HttpReturnRule;
+
+/** `http-request redirect location|prefix|scheme VALUE [code N] [options]`. */
+export interface HttpRedirectRule {
+  readonly action: "redirect";
+  readonly kind: "location" | "prefix" | "scheme";
+  /** The location, prefix or scheme, plain text. */
+  readonly target: string;
+  readonly code: 301 | 302 | 303 | 307 | 308;
+  readonly dropQuery: boolean;
+  readonly appendSlash: boolean;
+  /** `set-cookie NAME[=VALUE]` or `clear-cookie NAME[=]`, as written. */
+  readonly cookie?: { readonly clear: boolean; readonly text: string };
+  readonly cond?: Condition;
+  readonly loc: SourceLoc;
+}
+
+/** `http-request return [status N] [content-type T] [string S|file F] [hdr NAME VALUE]...`. */
+export interface HttpReturnRule {
+  readonly action: "return";
+  readonly status: number;
+  /** Set when there is a payload. */
+  readonly contentType?: string;
+  readonly body: Buffer;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly cond?: Condition;
+  readonly loc: SourceLoc;
+}
 
 export interface ProxyOptions {
   readonly httplog: boolean;

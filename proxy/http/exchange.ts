@@ -983,21 +983,30 @@ export class Exchange implements UpstreamOwner {
 
   /** Ends with a response the node made itself (error before any server, stats, monitor). */
   private endLocal(local: LocalResponse, isError: boolean): void {
-    if (local.reply) {
-      const keep = this.keepsClientAfterReply();
-      const r = this.conn.fe.reply(local.status, {
-        close: !keep,
-        head: this.head.method === "HEAD",
-        http10: this.head.version < 11,
-        ...(this.be !== undefined ? { backend: this.be.cfg } : {}),
-      });
-      local = { ...local, bytes: r.bytes, keepAlive: keep && !r.closes, reply: undefined };
+    // A redirect answering a request with a body carries `connection: close` in the message
+    // itself (HAProxy adds it there, so its size counts in the log's bytes).
+    let ownClose = 0;
+    if (local.reply || local.render) {
+      const f = this.framing;
+      const bodyClose =
+        local.closesOnBody === true && (f.kind === "chunked" || (f.kind === "length" && f.length > 0));
+      if (bodyClose) ownClose = "connectionclose".length;
+      const keep = this.keepsClientAfterReply() && !bodyClose;
+      const o = { close: !keep, head: this.head.method === "HEAD", http10: this.head.version < 11 };
+      const r =
+        local.render !== undefined
+          ? { bytes: local.render(o), closes: false }
+          : this.conn.fe.reply(local.status, {
+              ...o,
+              ...(this.be !== undefined ? { backend: this.be.cfg } : {}),
+            });
+      local = { ...local, bytes: r.bytes, keepAlive: keep && !r.closes, reply: undefined, render: undefined };
     }
     this.ended = true;
     this.phase = Phase.Done;
     const sock = this.conn.socket;
     this.resBytes = local.bytes.length;
-    this.logBytes = htxSizeOfRaw(local.bytes);
+    this.logBytes = htxSizeOfRaw(local.bytes) + ownClose;
     sock.write(local.bytes);
     this.conn.countStatus(local.status);
     if (this.statsInBackend) countStatus(this.be!.rt.counters, local.status);

@@ -46,6 +46,13 @@ export interface LocalResponse {
    */
   readonly reply?: true;
   /**
+   * A reply the configuration built (a redirect, an `http-request return`): the exchange
+   * decides whether the connection stays open, as for `reply`, and renders it with that.
+   */
+  readonly render?: (o: ReplyOptions) => Buffer;
+  /** A request with a body closes after it, received or not (HAProxy's redirects). */
+  readonly closesOnBody?: true;
+  /**
    * The answer needs the request body (a stats admin POST): the exchange reads the body and
    * answers with what this returns; `bytes` is not used.
    */

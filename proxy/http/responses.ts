@@ -179,6 +179,119 @@ function serialise(m: Message, o: ReplyOptions): Buffer {
   return o.head ? h : Buffer.concat([h, m.body]);
 }
 
+/**
+ * Reason phrases HAProxy 2.6 writes for a status it makes up (`http-request return`), its
+ * http_get_reason table as observed; a status outside it gets its class's word.
+ */
+const REASONS: ReadonlyMap<number, string> = new Map([
+  [200, "OK"],
+  [201, "Created"],
+  [202, "Accepted"],
+  [203, "Non-Authoritative Information"],
+  [204, "No Content"],
+  [205, "Reset Content"],
+  [206, "Partial Content"],
+  [207, "Multi-Status"],
+  [210, "Content Different"],
+  [226, "IM Used"],
+  [300, "Multiple Choices"],
+  [301, "Moved Permanently"],
+  [302, "Moved Temporarily"],
+  [303, "See Other"],
+  [304, "Not Modified"],
+  [305, "Use Proxy"],
+  [307, "Temporary Redirect"],
+  [308, "Permanent Redirect"],
+  [310, "Too many Redirects"],
+  [400, "Bad Request"],
+  [401, "Unauthorized"],
+  [402, "Payment Required"],
+  [403, "Forbidden"],
+  [404, "Not Found"],
+  [405, "Method Not Allowed"],
+  [406, "Not Acceptable"],
+  [407, "Proxy Authentication Required"],
+  [408, "Request Time-out"],
+  [409, "Conflict"],
+  [410, "Gone"],
+  [411, "Length Required"],
+  [412, "Precondition Failed"],
+  [413, "Request Entity Too Large"],
+  [414, "Request-URI Too Long"],
+  [415, "Unsupported Media Type"],
+  [416, "Requested range unsatisfiable"],
+  [417, "Expectation failed"],
+  [418, "I'm a teapot"],
+  [421, "Misdirected Request"],
+  [422, "Unprocessable Content"],
+  [423, "Locked"],
+  [424, "Method failure"],
+  [425, "Too Early"],
+  [426, "Upgrade Required"],
+  [428, "Precondition Required"],
+  [429, "Too Many Requests"],
+  [431, "Request Header Fields Too Large"],
+  [449, "Retry With"],
+  [450, "Blocked by Windows Parental Controls"],
+  [451, "Unavailable For Legal Reasons"],
+  [456, "Unrecoverable Error"],
+  [499, "client has closed connection"],
+  [500, "Internal Server Error"],
+  [501, "Not Implemented"],
+  [502, "Bad Gateway or Proxy Error"],
+  [503, "Service Unavailable"],
+  [504, "Gateway Time-out"],
+  [505, "HTTP Version not supported"],
+  [506, "Variant also negotiate"],
+  [507, "Insufficient storage"],
+  [508, "Loop detected"],
+  [509, "Bandwidth Limit Exceeded"],
+  [510, "Not extended"],
+  [511, "Network authentication required"],
+  [520, "Web server is returning an unknown error"],
+]);
+
+const CLASS_REASONS = ["Informational", "Success", "Redirection", "Client Error", "Server Error"];
+
+/** The reason phrase HAProxy writes for `status` in a reply it builds (`http-request return`). */
+export function statusReason(status: number): string {
+  return REASONS.get(status) ?? CLASS_REASONS[Math.floor(status / 100) - 1] ?? "Other";
+}
+
+/** A reply built from configuration (a redirect, an `http-request return`). */
+export interface BuiltReply {
+  readonly status: number;
+  readonly reason: string;
+  /** Header lines in order, names in lower case, `connection` excluded. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: Buffer;
+}
+
+/**
+ * Serialises a built reply in HAProxy's shape (`connection` last, only when it closes, or
+ * `keep-alive` for an HTTP/1.0 request kept open).
+ */
+export function renderReply(r: BuiltReply, o: ReplyOptions): Buffer {
+  return serialise({ version: "HTTP/1.1", closes: false, ...r }, o);
+}
+
+/**
+ * A built reply whose bytes depend only on the connection options: the eight variants are
+ * made on first use and kept.
+ */
+export function cachedReply(r: BuiltReply): (o: ReplyOptions) => Buffer {
+  const cache: (Buffer | undefined)[] = [];
+  return (o) => {
+    const k = (o.close ? 1 : 0) | (o.head ? 2 : 0) | (o.http10 ? 4 : 0);
+    let b = cache[k];
+    if (b === undefined) {
+      b = renderReply(r, o);
+      cache[k] = b;
+    }
+    return b;
+  };
+}
+
 /** True when the reply ends the connection whatever the client asked (400, 408, unframed errorfile). */
 function alwaysCloses(m: Message): boolean {
   return m.closes;

@@ -36,6 +36,7 @@ const LISTENS = [
   "noredisp",
   "cookie",
   "queue",
+  "replies",
 ] as const;
 type ListenName = (typeof LISTENS)[number];
 type Ports = Record<ListenName, number>;
@@ -72,6 +73,12 @@ function config(p: Ports, logPort: number, up: number, up2: number, dead: number
       `server s1 127.0.0.1:${up}`,
     ),
     ...l("noredisp", "retries 2", `server dead 127.0.0.1:${dead}`),
+    ...l(
+      "replies",
+      "http-request redirect location /new if { path /old }",
+      'http-request return status 503 content-type text/plain string "later" if { path /ret }',
+      `server s1 127.0.0.1:${up}`,
+    ),
     ...l(
       "cookie",
       "cookie SRV insert indirect nocache",
@@ -211,6 +218,14 @@ const SCENARIOS: readonly Scenario[] = [
       await Promise.all([slow, rawClient(p.queue, [{ write: req("/c", [close]) }])]);
     },
   },
+  { name: "a redirect (LR--)", run: (p) => rawClient(p.replies, [{ write: req("/old", [close]) }]) },
+  {
+    // The redirect of a request with a body carries its own `connection: close`, counted.
+    name: "a redirect of a request with a body",
+    run: (p) =>
+      rawClient(p.replies, [{ write: "POST /old HTTP/1.1\r\nhost: a\r\ncontent-length: 3\r\n\r\nabc" }]),
+  },
+  { name: "an http-request return", run: (p) => rawClient(p.replies, [{ write: req("/ret", [close]) }]) },
   {
     name: "cookie: with other cookies around it",
     run: (p) => rawClient(p.cookie, [{ write: req("/", [close, "cookie: a=1; SRV=A; b=2"]) }]),

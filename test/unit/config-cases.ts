@@ -447,12 +447,98 @@ export const CASES: Record<string, Cases> = {
             ["del-header", "X-Debug", undefined],
           ]),
       },
+      {
+        section: "backend",
+        lines:
+          'http-request redirect prefix /new drop-query append-slash code 308 set-cookie SEEN=1 if { path_beg /old }\nhttp-request redirect scheme https\nhttp-request return status 503 content-type "application/json" string "{}" hdr Retry-After 5 if { path /down }\nhttp-request return status 404',
+        check: (_m, p) => {
+          expect(p.httpRequestRules[0]).toMatchObject({
+            action: "redirect",
+            kind: "prefix",
+            target: "/new",
+            code: 308,
+            dropQuery: true,
+            appendSlash: true,
+            cookie: { clear: false, text: "SEEN=1" },
+          });
+          expect(p.httpRequestRules[1]).toMatchObject({ action: "redirect", kind: "scheme", code: 302 });
+          const ret = p.httpRequestRules[2]!;
+          expect(ret).toMatchObject({
+            action: "return",
+            status: 503,
+            contentType: "application/json",
+            headers: [["Retry-After", "5"]],
+          });
+          expect(ret.action === "return" && ret.body.toString()).toBe("{}");
+          expect(p.httpRequestRules[3]).toMatchObject({ action: "return", status: 404, headers: [] });
+        },
+      },
     ],
     bad: [
       {
         section: "frontend",
-        lines: "http-request redirect location /x",
-        error: "action 'redirect' is not supported yet",
+        lines: "http-request tarpit",
+        error: "action 'tarpit' is not supported yet",
+      },
+      {
+        section: "frontend",
+        lines: "http-request redirect location /x code 300",
+        error: "unsupported HTTP code '300'",
+      },
+      {
+        section: "frontend",
+        lines: "http-request redirect code 301",
+        error: "redirection type expected ('prefix', 'location', or 'scheme')",
+      },
+      {
+        section: "frontend",
+        lines: "http-request redirect location",
+        error: "missing argument for 'location'",
+      },
+      {
+        section: "frontend",
+        lines: "http-request redirect location /x keep-query",
+        error: "unexpected 'keep-query'",
+      },
+      {
+        section: "frontend",
+        lines: "http-request redirect location %[path]",
+        error: "log-format expressions in redirect locations ('%[path]') are not supported yet",
+      },
+      {
+        section: "frontend",
+        lines: "http-request return string x",
+        error: "a content type must be defined when non-empty payload is configured",
+      },
+      {
+        section: "frontend",
+        lines: "http-request return status 100",
+        error: "100 is out of range (expected 200..599)",
+      },
+      {
+        section: "frontend",
+        lines: "http-request return status 204 content-type t string a",
+        error: "No body expected for 204 responses.",
+      },
+      {
+        section: "frontend",
+        lines: "http-request return status 200 content-type t string a string b",
+        error: "unexpected 'string' argument, the payload is already defined",
+      },
+      {
+        section: "frontend",
+        lines: "http-request return hdr X-A",
+        error: "'hdr' expects <name> and <value>",
+      },
+      {
+        section: "frontend",
+        lines: "http-request return status 200 file /nonexistent/f.html content-type text/html",
+        error: "cannot read '/nonexistent/f.html': ENOENT",
+      },
+      {
+        section: "frontend",
+        lines: "http-request return status 200 lf-string x content-type t",
+        error: "'lf-string' is not supported yet",
       },
       {
         section: "frontend",

@@ -1,6 +1,6 @@
 /** Rows of the proxy sections (defaults, frontend, listen, backend): routing and basics. */
 import { addNamedAcl } from "../acl.js";
-import type { Bind, Condition, HttpRequestRule } from "../model.js";
+import type { Bind, Condition, HttpRedirectRule, HttpRequestRule } from "../model.js";
 import { parseHostPort, parseNetwork } from "../net.js";
 import {
   BACKS,
@@ -69,19 +69,150 @@ function backendName(ctx: KwCtx, name: string | undefined): string {
 }
 
 /**
- * A header value of `set-header`/`add-header`. HAProxy reads it as a log-format string;
- * fulcrum takes plain text (`%%` is a literal `%`) and refuses the expressions it does not
- * evaluate yet rather than sending them verbatim.
+ * A log-format argument (a header value of `set-header`/`add-header`, a redirect target,
+ * a `return` header). fulcrum takes plain text (`%%` is a literal `%`) and refuses the
+ * expressions it does not evaluate yet rather than sending them verbatim.
  */
-function headerValue(ctx: KwCtx, value: string): string {
+function plainFormat(ctx: KwCtx, value: string, what = "header values"): string {
   if (/%(?!%)/.test(value.replace(/%%/g, ""))) {
     fail(
       ctx,
-      `log-format expressions in header values ('${value}') are not supported yet`,
+      `log-format expressions in ${what} ('${value}') are not supported yet`,
       "write a plain value; %% is a literal %",
     );
   }
   return value.replace(/%%/g, "%");
+}
+
+function headerValue(ctx: KwCtx, value: string): string {
+  return plainFormat(ctx, value);
+}
+
+const REDIRECT_CODES = [301, 302, 303, 307, 308] as const;
+
+/** `http-request redirect ...`: options in any order, as HAProxy reads them. */
+function parseRedirect(ctx: KwCtx, args: readonly string[], cond: Condition | undefined): HttpRequestRule {
+  let kind: HttpRedirectRule["kind"] | undefined;
+  let target = "";
+  let code: HttpRedirectRule["code"] = 302;
+  let dropQuery = false;
+  let appendSlash = false;
+  let cookie: HttpRedirectRule["cookie"];
+  const value = (i: number, word: string): string => {
+    const v = args[i];
+    if (v === undefined) fail(ctx, `missing argument for '${word}'`);
+    return v;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i]!;
+    if (w === "location" || w === "prefix" || w === "scheme") {
+      kind = w;
+      target = plainFormat(ctx, value(++i, w), `redirect ${w}s`);
+    } else if (w === "code") {
+      const c = Number(value(++i, w));
+      const ok = REDIRECT_CODES.find((k) => k === c);
+      if (ok === undefined || !/^\d+$/.test(args[i]!)) {
+        fail(ctx, `unsupported HTTP code '${args[i]}'`, "use one of 301, 302, 303, 307 or 308");
+      }
+      code = ok;
+    } else if (w === "set-cookie" || w === "clear-cookie") {
+      cookie = { clear: w === "clear-cookie", text: value(++i, w) };
+    } else if (w === "drop-query") dropQuery = true;
+    else if (w === "append-slash") appendSlash = true;
+    else if (w === "ignore-empty") {
+      // Only a log-format target can be empty; a plain one never is.
+    } else {
+      fail(
+        ctx,
+        `unexpected '${w}'`,
+        "expects code, prefix, location, scheme, set-cookie, clear-cookie, drop-query, ignore-empty or append-slash",
+      );
+    }
+  }
+  if (kind === undefined) fail(ctx, "redirection type expected ('prefix', 'location', or 'scheme')");
+  return withCond(
+    {
+      action: "redirect" as const,
+      kind,
+      target,
+      code,
+      dropQuery,
+      appendSlash,
+      ...(cookie !== undefined ? { cookie } : {}),
+      loc: ctx.loc,
+    },
+    cond,
+  );
+}
+
+/** Headers a `return` reply sets itself (HAProxy warns and drops them from `hdr`). */
+const RETURN_OWN_HEADERS = new Set(["content-length", "content-type", "transfer-encoding", "connection"]);
+
+/** `http-request return ...`. */
+function parseReturn(ctx: KwCtx, args: readonly string[], cond: Condition | undefined): HttpRequestRule {
+  let status = 200;
+  let contentType: string | undefined;
+  let body: Buffer | undefined;
+  const headers: [string, string][] = [];
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i]!;
+    const next = (): string => {
+      const v = args[++i];
+      if (v === undefined) fail(ctx, `'${w}' expects an argument`);
+      return v;
+    };
+    if (w === "status") {
+      status = int(ctx, next(), 200, 599, "a status code");
+    } else if (w === "content-type") {
+      contentType = next();
+    } else if (w === "string" || w === "file") {
+      if (body !== undefined) fail(ctx, `unexpected '${w}' argument, the payload is already defined`);
+      const v = next();
+      if (w === "string") body = Buffer.from(v, "utf8");
+      else {
+        try {
+          body = ctx.host.readFile(v);
+        } catch (err) {
+          fail(ctx, `cannot read '${v}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+      }
+    } else if (w === "hdr") {
+      const name = args[i + 1];
+      const v = args[i + 2];
+      if (name === undefined || v === undefined) fail(ctx, "'hdr' expects <name> and <value> as arguments");
+      i += 2;
+      if (RETURN_OWN_HEADERS.has(name.toLowerCase())) {
+        ctx.warn(`header '${name}' always ignored by the http reply.`);
+        continue;
+      }
+      headers.push([headerName(ctx, name), plainFormat(ctx, v)]);
+    } else if (["errorfile", "errorfiles", "default-errorfiles", "lf-string", "lf-file"].includes(w)) {
+      fail(ctx, `'${w}' is not supported yet`, "give the payload with 'string' or 'file'");
+    } else {
+      fail(ctx, `unexpected '${w}'`, "expects status, content-type, string, file or hdr");
+    }
+  }
+  if (body !== undefined && body.length > 0) {
+    if (contentType === undefined)
+      fail(ctx, "a content type must be defined when non-empty payload is configured");
+    if (status === 204 || status === 304) fail(ctx, `No body expected for ${status} responses.`);
+  } else if (contentType !== undefined) {
+    ctx.warn(
+      `content-type '${contentType}' ignored by the http reply because neither errorfile nor payload defined.`,
+    );
+    contentType = undefined;
+  }
+  return withCond(
+    {
+      action: "return" as const,
+      status,
+      ...(contentType !== undefined ? { contentType } : {}),
+      body: body ?? Buffer.alloc(0),
+      headers,
+      loc: ctx.loc,
+    },
+    cond,
+  );
 }
 
 function headerName(ctx: KwCtx, name: string | undefined): string {
@@ -159,6 +290,8 @@ const HTTP_REQUEST_ACTIONS: ReadonlyMap<string, ActionParser> = new Map<string, 
       return withCond({ action: "del-header" as const, name: headerName(ctx, args[0]), loc: ctx.loc }, cond);
     },
   ],
+  ["redirect", parseRedirect],
+  ["return", parseReturn],
   [
     "use-service",
     (ctx, args, cond) => {
@@ -270,7 +403,7 @@ export const PROXY_ROWS: readonly KeywordRow[] = [
   {
     name: "http-request",
     sections: NAMED_PROXIES,
-    args: "deny [deny_status <code>]|allow|set-header <name> <fmt>|add-header <name> <fmt>|del-header <name>|use-service prometheus-exporter [if|unless <condition>]",
+    args: "deny [deny_status <code>]|allow|set-header <name> <fmt>|add-header <name> <fmt>|del-header <name>|redirect location|prefix|scheme <value> [code <code>] [drop-query] [append-slash] [set-cookie|clear-cookie <name>[=<value>]]|return [status <code>] [content-type <type>] [string <text>|file <path>] [hdr <name> <value>]...|use-service prometheus-exporter [if|unless <condition>]",
     doc: "request rules evaluated in order, before choosing a backend",
     parse: (ctx, args) => {
       const action = args[0];
