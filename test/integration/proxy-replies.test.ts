@@ -106,7 +106,9 @@ describe("http-request redirect", () => {
       "\r\nlocation: https://a:80/s/x\r\n",
     );
     const r = await answer("GET /s/x HTTP/1.0\r\n\r\n");
-    expect(r.text).toContain("\r\nlocation: https:///s/x\r\ncache-control: no-cache\r\nconnection: close\r\n");
+    expect(r.text).toContain(
+      "\r\nlocation: https:///s/x\r\ncache-control: no-cache\r\nconnection: close\r\n",
+    );
     expect(r.closed).toBe(true);
   });
 
