@@ -7,7 +7,7 @@
  * malformed chunk never reaches the other side, not even the valid chunks before it.
  */
 import type { Headers } from "./h1.js";
-import { headerTokens, parseHeaderLines } from "./h1.js";
+import { parseHeaderLines } from "./h1.js";
 
 export type Framing =
   | { kind: "none" }
@@ -27,7 +27,7 @@ export type FramingResult =
        */
       forceClose: boolean;
     }
-  | { ok: false; reason: string; status: number };
+  | { ok: false; reason: string; status: 400 | 413 | 422 | 502 };
 
 const NONE: Framing = { kind: "none" };
 const CHUNKED: Framing = { kind: "chunked" };
@@ -105,31 +105,62 @@ function hasHeader(h: Headers, name: string): boolean {
 }
 
 /**
- * Transfer-Encoding as HAProxy 2.6 reads it: "chunked" alone is the only coding it frames;
- * an empty list, one not ending with chunked, or chunked twice is malformed; other codings
- * before chunked are refused as unprocessable (422 for a request).
+ * The codings of Transfer-Encoding as HAProxy 2.6 splits them: each comma-separated element
+ * trimmed, an empty element counted as a coding of its own (so `,chunked` is "another
+ * coding, then chunked"), except after the last comma (`chunked,` is plain chunked).
  */
-function transferEncoding(h: Headers): "absent" | "chunked" | "malformed" | "unsupported" {
+function transferCodings(h: Headers): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < h.names.length; i++) {
+    if (h.names[i] !== "transfer-encoding") continue;
+    const parts = h.values[i]!.split(",");
+    for (let k = 0; k < parts.length; k++) {
+      const t = parts[k]!.trim().toLowerCase();
+      if (t === "" && k === parts.length - 1) continue;
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+/**
+ * Transfer-Encoding as HAProxy 2.6 reads it: "chunked" alone is the only coding it frames;
+ * no coding at all is "empty"; a list not ending with chunked, or chunked twice, is
+ * malformed; other codings before chunked are refused as unprocessable (422 for a request).
+ */
+function transferEncoding(h: Headers): "absent" | "empty" | "chunked" | "malformed" | "unsupported" {
   if (!hasHeader(h, "transfer-encoding")) return "absent";
-  const te = headerTokens(h, "transfer-encoding");
-  if (te.length === 0 || te[te.length - 1] !== "chunked") return "malformed";
+  const te = transferCodings(h);
+  if (te.length === 0) return "empty";
+  if (te[te.length - 1] !== "chunked") return "malformed";
   if (te.indexOf("chunked") !== te.length - 1) return "malformed";
   return te.length === 1 ? "chunked" : "unsupported";
 }
+
+/** Methods HAProxy 2.6 refuses a body for in an HTTP/1.0 request (413). */
+const NO_BODY_IN_HTTP10 = new Set(["GET", "HEAD", "DELETE"]);
 
 /**
  * Request framing (RFC 9112 section 6, as HAProxy 2.6 applies it). Transfer-Encoding wins
  * over Content-Length, which is then removed and the connection closed after the exchange;
  * chunked is accepted in HTTP/1.0 too (same close). Fixes the headers in place.
  */
-export function requestFraming(h: Headers, version: number): FramingResult {
+export function requestFraming(h: Headers, version: number, method: string): FramingResult {
   switch (transferEncoding(h)) {
     case "malformed":
+    case "empty":
       return { ok: false, reason: "malformed Transfer-Encoding", status: 400 };
     case "unsupported":
       return { ok: false, reason: "Transfer-Encoding other than chunked", status: 422 };
     case "chunked": {
+      // The Content-Length is dropped, but a malformed one still fails the request.
       const hadLength = hasHeader(h, "content-length");
+      if (hadLength && contentLengthOf(h) === "invalid") {
+        return { ok: false, reason: "invalid or differing Content-Length next to chunked", status: 400 };
+      }
+      if (version < 11 && NO_BODY_IN_HTTP10.has(method)) {
+        return { ok: false, reason: `a body in an HTTP/1.0 ${method} request`, status: 413 };
+      }
       if (hadLength) removeAll(h, "content-length");
       return { ok: true, framing: CHUNKED, forceClose: hadLength || version < 11 };
     }
@@ -139,6 +170,9 @@ export function requestFraming(h: Headers, version: number): FramingResult {
   const cl = contentLengthOf(h);
   if (cl === "invalid") return { ok: false, reason: "invalid or differing Content-Length", status: 400 };
   if (cl === "absent") return { ok: true, framing: NONE, forceClose: false };
+  if (cl.value > 0 && version < 11 && NO_BODY_IN_HTTP10.has(method)) {
+    return { ok: false, reason: `a body in an HTTP/1.0 ${method} request`, status: 413 };
+  }
   if (!cl.single) normaliseContentLength(h, cl.value);
   return {
     ok: true,
@@ -162,10 +196,25 @@ export function responseFraming(h: Headers, status: number, method: string, vers
     removeAll(h, "transfer-encoding");
     return { ok: true, framing: NONE, forceClose: false };
   }
+  // An interim response has no body: a length there would mislead the client.
+  if (status < 200) removeAll(h, "content-length");
   if (te === "chunked") {
     const hadLength = hasHeader(h, "content-length");
+    if (hadLength && contentLengthOf(h) === "invalid") {
+      return {
+        ok: false,
+        reason: "invalid or differing Content-Length next to chunked in response",
+        status: 502,
+      };
+    }
     if (hadLength) removeAll(h, "content-length");
     return { ok: true, framing: bodyless ? NONE : CHUNKED, forceClose: hadLength || version < 11 };
+  }
+  if (te === "empty") {
+    // HAProxy relays a response whose Transfer-Encoding names no coding up to the close,
+    // its Content-Length dropped.
+    removeAll(h, "content-length");
+    return { ok: true, framing: bodyless ? NONE : CLOSE, forceClose: false };
   }
   const cl = contentLengthOf(h);
   if (cl === "invalid")

@@ -252,15 +252,21 @@ export class Exchange implements UpstreamOwner {
   /** Framing checks; reads body bytes that came with the head, so a bad chunk is never sent. */
   private stepGuard(rest: Buffer | null): boolean {
     const h = this.head;
-    const f = requestFraming(h.headers, h.version);
+    const f = requestFraming(h.headers, h.version, h.method);
     if (!f.ok) {
       this.conn.fe.rt.counters.ereq++;
       this.conn.node.debug?.(`bad request from ${this.info.srcIp}: ${f.reason}`);
       // HAProxy's H1 layer answers these with its built-in page as is, then closes.
       const local =
-        f.status === 422
-          ? { status: 422, bytes: parseErrorResponse(422), keepAlive: false, termination: "PR--" }
-          : this.localError(400, "PR");
+        f.status === 400
+          ? this.localError(400, "PR")
+          : // A request's framing fails with 400, 413 or 422 only (502 is the response's).
+            {
+              status: f.status,
+              bytes: parseErrorResponse(f.status as 413 | 422),
+              keepAlive: false,
+              termination: "PR--",
+            };
       this.endLocal(local, true);
       return false;
     }

@@ -104,7 +104,7 @@ function builtinMessage(status: number): Message {
  * (unparsable request 400, `timeout http-request` 408, 501): the built-in page verbatim,
  * whatever `errorfile` says. The connection closes after it.
  */
-export function parseErrorResponse(status: 400 | 408 | 422 | 501): Buffer {
+export function parseErrorResponse(status: 400 | 408 | 413 | 422 | 501): Buffer {
   const m = builtinMessage(status);
   const head =
     `HTTP/1.1 ${status} ${m.reason}\r\nContent-length: ${m.body.length}\r\nCache-Control: no-cache\r\n` +

@@ -127,7 +127,11 @@ describe("framing", () => {
       ["content-length", "3"],
       ["transfer-encoding", "chunked"],
     ]);
-    expect(requestFraming(headers, 11)).toEqual({ ok: true, framing: { kind: "chunked" }, forceClose: true });
+    expect(requestFraming(headers, 11, "POST")).toEqual({
+      ok: true,
+      framing: { kind: "chunked" },
+      forceClose: true,
+    });
     expect(headers.names).toEqual(["transfer-encoding"]);
   });
 
@@ -139,27 +143,86 @@ describe("framing", () => {
           ["content-length", "4"],
         ]),
         11,
+        "POST",
       ).ok,
     ).toBe(false);
     const same = h([
       ["content-length", "3"],
       ["content-length", "3"],
     ]);
-    expect(requestFraming(same, 11)).toMatchObject({ ok: true, framing: { kind: "length", length: 3 } });
+    expect(requestFraming(same, 11, "POST")).toMatchObject({
+      ok: true,
+      framing: { kind: "length", length: 3 },
+    });
     expect(same.names).toEqual(["content-length"]);
   });
 
   it("rejects a Transfer-Encoding that does not end with chunked (400) or has other codings (422)", () => {
-    expect(requestFraming(h([["transfer-encoding", "chunked, gzip"]]), 11)).toMatchObject({ status: 400 });
-    expect(requestFraming(h([["transfer-encoding", "gzip, chunked"]]), 11)).toMatchObject({ status: 422 });
-    expect(requestFraming(h([["transfer-encoding", ""]]), 11)).toMatchObject({ status: 400 });
+    expect(requestFraming(h([["transfer-encoding", "chunked, gzip"]]), 11, "POST")).toMatchObject({
+      status: 400,
+    });
+    expect(requestFraming(h([["transfer-encoding", "gzip, chunked"]]), 11, "POST")).toMatchObject({
+      status: 422,
+    });
+    expect(requestFraming(h([["transfer-encoding", ""]]), 11, "POST")).toMatchObject({ status: 400 });
+  });
+
+  it("fails chunked next to a malformed or differing Content-Length (400) and reads ',chunked' as another coding (422)", () => {
+    expect(
+      requestFraming(
+        h([
+          ["content-length", "abc"],
+          ["transfer-encoding", "chunked"],
+        ]),
+        11,
+        "POST",
+      ),
+    ).toMatchObject({ status: 400 });
+    expect(requestFraming(h([["transfer-encoding", ",chunked"]]), 11, "POST")).toMatchObject({ status: 422 });
+    expect(requestFraming(h([["transfer-encoding", "chunked,"]]), 11, "POST")).toMatchObject({ ok: true });
+  });
+
+  it("refuses a body in an HTTP/1.0 GET, HEAD or DELETE (413), as HAProxy 2.6", () => {
+    expect(requestFraming(h([["content-length", "3"]]), 10, "GET")).toMatchObject({ status: 413 });
+    expect(requestFraming(h([["transfer-encoding", "chunked"]]), 10, "DELETE")).toMatchObject({
+      status: 413,
+    });
+    expect(requestFraming(h([["content-length", "0"]]), 10, "HEAD")).toMatchObject({ ok: true });
+    expect(requestFraming(h([["content-length", "3"]]), 10, "PUT")).toMatchObject({ ok: true });
+    expect(requestFraming(h([["content-length", "3"]]), 11, "GET")).toMatchObject({ ok: true });
+  });
+
+  it("relays a response whose Transfer-Encoding names no coding up to the close, without its length", () => {
+    const r = h([
+      ["transfer-encoding", ""],
+      ["content-length", "2"],
+    ]);
+    expect(responseFraming(r, 200, "GET", 11)).toMatchObject({ ok: true, framing: { kind: "close" } });
+    expect(r.names).toEqual(["transfer-encoding"]);
+    const bad = h([
+      ["content-length", "3"],
+      ["content-length", "5"],
+      ["transfer-encoding", "chunked"],
+    ]);
+    expect(responseFraming(bad, 200, "GET", 11)).toMatchObject({ ok: false, status: 502 });
+    expect(responseFraming(h([["transfer-encoding", ",chunked"]]), 200, "GET", 11)).toMatchObject({
+      status: 502,
+    });
+    const early = h([["content-length", "5"]]);
+    expect(responseFraming(early, 103, "GET", 11)).toMatchObject({ ok: true, framing: { kind: "none" } });
+    expect(early.names).toEqual([]);
   });
 
   it("forwards a single Content-Length as written and closes after chunked HTTP/1.0", () => {
     const one = h([["content-length", "007"]]);
-    expect(requestFraming(one, 11)).toMatchObject({ ok: true, framing: { kind: "length", length: 7 } });
+    expect(requestFraming(one, 11, "POST")).toMatchObject({
+      ok: true,
+      framing: { kind: "length", length: 7 },
+    });
     expect(one.values).toEqual(["007"]);
-    expect(requestFraming(h([["transfer-encoding", "chunked"]]), 10)).toMatchObject({ forceClose: true });
+    expect(requestFraming(h([["transfer-encoding", "chunked"]]), 10, "POST")).toMatchObject({
+      forceClose: true,
+    });
   });
 
   it("has no body for HEAD, 204 and 304 and reads until close without a length", () => {
