@@ -10,7 +10,21 @@ import { decideRetry } from "./balance/retry.js";
 import { slowstartApplies } from "./balance/slowstart.js";
 import { startWarmup, stopWarmup } from "./balance/warmup.js";
 import type { ProxyModel } from "./config/model.js";
-import { type Checks, startChecks } from "./health/checker.js";
+import {
+  type CheckLog,
+  type Checks,
+  countUsable,
+  noteBackendAvailability,
+  startChecks,
+} from "./health/checker.js";
+import {
+  drainMessage,
+  leaveMessages,
+  type Message,
+  maintMessage,
+  maintWhileDownMessage,
+  type ServerFacts,
+} from "./health/messages.js";
 import { initialHealth } from "./health/state.js";
 import type { Headers, ResponseHead } from "./http/h1.js";
 import type {
@@ -329,7 +343,6 @@ export class BackendImpl implements BackendPlan {
 
   startChecks(): void {
     if (this.checks) return;
-    const notice = this.deps.notice;
     this.checks = startChecks(this.rt, {
       now: this.deps.ctx.now,
       onChange: (s, _from, to) => {
@@ -350,10 +363,7 @@ export class BackendImpl implements BackendPlan {
               this.deps.debug!(`check ${this.cfg.name}/${s.cfg.name}: ${r.status} ${r.desc}`),
           }
         : {}),
-      log: (entry) => {
-        notice?.(entry.stderr, entry.stderrLevel);
-        this.deps.syslog?.(this.cfg, entry.severity, entry.syslog);
-      },
+      log: (entry) => this.logState(entry),
     });
     // Learned sessions: drop expired entries now and then (reads also skip them lazily).
     if (this.sessions instanceof MemorySessionTable) {
@@ -363,10 +373,19 @@ export class BackendImpl implements BackendPlan {
     }
   }
 
+  /** A server or backend state line: to stderr (as HAProxy's warnings) and to the logs. */
+  private logState(entry: CheckLog): void {
+    this.deps.notice?.(entry.stderr, entry.stderrLevel);
+    this.deps.syslog?.(this.cfg, entry.severity, entry.syslog);
+  }
+
   setAdminState(server: string, state: AdminState): ServerRuntime {
     const s = this.rt.servers.find((x) => x.cfg.name === server);
     if (!s) throw new Error(`no such server '${server}' in backend '${this.cfg.name}'`);
     if (s.admin === state) return s;
+    const from = s.admin;
+    const wasUp = s.up;
+    const hadUsable = countUsable(this.rt);
     const leavingMaint = s.admin === "maint";
     const now = this.deps.ctx.now();
     if (state === "maint" && s.up) {
@@ -398,9 +417,48 @@ export class BackendImpl implements BackendPlan {
       });
     }
     this.balancer.onServerStateChange();
-    if (state === "ready") this.shell.fill(s);
-    else if (state === "maint" && this.redispatch) this.shell.redistribute(s);
+    let requeued = 0;
+    if (state === "ready") requeued = this.shell.fill(s);
+    else if (state === "maint" && this.redispatch) requeued = this.shell.redistribute(s);
+    this.logAdminChange(s, from, state, wasUp, requeued);
+    noteBackendAvailability(this.rt, hadUsable, now, (e) => this.logState(e));
     return s;
+  }
+
+  /** The line HAProxy logs for an operator's state change (server-state messages). */
+  private logAdminChange(
+    s: ServerRuntime,
+    from: AdminState,
+    to: AdminState,
+    wasUp: boolean,
+    requeued: number,
+  ): void {
+    const left = countUsable(this.rt);
+    const facts: ServerFacts = {
+      backend: this.cfg.name,
+      server: s.cfg.name,
+      backup: s.cfg.backup,
+      activeLeft: left.active,
+      backupLeft: left.backup,
+    };
+    let lines: Message[];
+    if (to === "maint") {
+      lines = [
+        wasUp
+          ? maintMessage(
+              facts,
+              { active: s.active, requeued, remaining: this.queues.length(s) },
+              from === "drain",
+            )
+          : maintWhileDownMessage(facts),
+      ];
+    } else if (to === "drain" && from === "ready") {
+      lines = [drainMessage(facts, { requeued: 0, queued: this.queues.length() })];
+    } else {
+      lines = leaveMessages(facts, from === "drain" ? "drain" : "maint", to === "drain" ? "drain" : "ready");
+    }
+    for (const m of lines)
+      this.logState({ syslog: m.text, severity: m.severity, stderr: m.text, stderrLevel: "WARNING" });
   }
 
   /** Operator weight (`set server B/S weight N`): the balancer's tables are rebuilt. */

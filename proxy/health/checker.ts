@@ -156,24 +156,7 @@ export function startChecks(backend: BackendRuntime, opts: CheckOptions = {}): C
           })
         : upMessage(facts, check, { requeued: moved.requeued, queued: moved.remaining });
     opts.log?.({ syslog: msg.text, severity: msg.severity, stderr: msg.text, stderrLevel: "WARNING" });
-    const none = left.active + left.backup === 0;
-    const had = hadUsable.active + hadUsable.backup > 0;
-    if (none && had) {
-      backend.chkdown++;
-      backend.lastChange = now();
-      backend.downSince = backend.lastChange;
-      const m = noServerMessage(cfg.kind === "listen" ? "listen" : "backend", cfg.name);
-      opts.log?.({
-        syslog: m.syslog.text,
-        severity: m.syslog.severity,
-        stderr: m.stderr,
-        stderrLevel: "ALERT",
-      });
-    } else if (!none && !had) {
-      backend.lastChange = now();
-      if (backend.downSince > 0) backend.downTime += backend.lastChange - backend.downSince;
-      backend.downSince = 0;
-    }
+    noteBackendAvailability(backend, hadUsable, now(), opts.log);
   };
 
   checked.forEach((s, k) => {
@@ -193,7 +176,34 @@ export function startChecks(backend: BackendRuntime, opts: CheckOptions = {}): C
   };
 }
 
-function countUsable(be: BackendRuntime): { active: number; backup: number } {
+/**
+ * After a server changed state: the backend goes DOWN when its last usable server left (its
+ * `chkdown` counts it, "has no server available!" is logged) and UP again when one is back.
+ */
+export function noteBackendAvailability(
+  backend: BackendRuntime,
+  hadUsable: { active: number; backup: number },
+  now: number,
+  log: ((entry: CheckLog) => void) | undefined,
+): void {
+  const left = countUsable(backend);
+  const none = left.active + left.backup === 0;
+  const had = hadUsable.active + hadUsable.backup > 0;
+  if (none && had) {
+    backend.chkdown++;
+    backend.lastChange = now;
+    backend.downSince = now;
+    const m = noServerMessage(backend.cfg.kind === "listen" ? "listen" : "backend", backend.cfg.name);
+    log?.({ syslog: m.syslog.text, severity: m.syslog.severity, stderr: m.stderr, stderrLevel: "ALERT" });
+  } else if (!none && !had) {
+    backend.lastChange = now;
+    if (backend.downSince > 0) backend.downTime += now - backend.downSince;
+    backend.downSince = 0;
+  }
+}
+
+/** Usable servers of a backend, active and backup. */
+export function countUsable(be: BackendRuntime): { active: number; backup: number } {
   let active = 0;
   let backup = 0;
   for (const s of be.servers) {

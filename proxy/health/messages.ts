@@ -79,26 +79,37 @@ export function drainMessage(f: ServerFacts, q: { requeued: number; queued: numb
   };
 }
 
-/** `set server ... state maint`. */
+/**
+ * `set server ... state maint` (or `disable server`) of a running server: an alert, a notice
+ * when it was draining already.
+ */
 export function maintMessage(
   f: ServerFacts,
   q: { active: number; requeued: number; remaining: number },
+  wasDraining = false,
 ): Message {
   return {
     text: `${who(f)} is going DOWN for maintenance. ${counts(f, "left")} ${q.active} sessions active, ${q.requeued} requeued, ${q.remaining} remaining in queue.`,
-    severity: SEVERITY.alert,
+    severity: wasDraining ? SEVERITY.notice : SEVERITY.alert,
   };
 }
 
-/** `set server ... state ready` from drain or maint. */
-export function readyMessage(f: ServerFacts, from: "drain" | "maint"): Message {
-  return {
-    text:
-      from === "drain"
-        ? `${who(f)} is UP (leaving forced drain).`
-        : `${who(f)} is UP/READY (leaving forced maintenance).`,
-    severity: SEVERITY.notice,
-  };
+/** Maintenance for a server its checks had already taken DOWN. */
+export function maintWhileDownMessage(f: ServerFacts): Message {
+  return { text: `${who(f)} was DOWN and now enters maintenance.`, severity: SEVERITY.notice };
+}
+
+/** `set server ... state ready` from drain or maint, or `drain` from maint (two lines then). */
+export function leaveMessages(f: ServerFacts, from: "drain" | "maint", to: "ready" | "drain"): Message[] {
+  if (from === "drain")
+    return [{ text: `${who(f)} is UP (leaving forced drain).`, severity: SEVERITY.notice }];
+  if (to === "ready") {
+    return [{ text: `${who(f)} is UP/READY (leaving forced maintenance).`, severity: SEVERITY.notice }];
+  }
+  return [
+    { text: `${who(f)} is UP/DRAIN (leaving forced maintenance).`, severity: SEVERITY.notice },
+    { text: `${who(f)} remains in forced drain mode.`, severity: SEVERITY.notice },
+  ];
 }
 
 /**

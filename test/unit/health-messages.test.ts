@@ -6,9 +6,10 @@ import { describe, expect, it } from "vitest";
 import {
   downMessage,
   drainMessage,
+  leaveMessages,
   maintMessage,
+  maintWhileDownMessage,
   noServerMessage,
-  readyMessage,
   upMessage,
 } from "../../proxy/health/messages.js";
 
@@ -101,9 +102,19 @@ describe("server state messages (recorded from HAProxy 2.6)", () => {
     ).toBe(
       "Server b3/u2 is going DOWN for maintenance. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
     );
-    expect(readyMessage(u1, "drain").text).toBe("Server b3/u1 is UP (leaving forced drain).");
-    expect(readyMessage({ ...u1, server: "u2" }, "maint").text).toBe(
+    expect(leaveMessages(u1, "drain", "ready").map((m) => m.text)).toEqual([
+      "Server b3/u1 is UP (leaving forced drain).",
+    ]);
+    expect(leaveMessages({ ...u1, server: "u2" }, "maint", "ready").map((m) => m.text)).toEqual([
       "Server b3/u2 is UP/READY (leaving forced maintenance).",
-    );
+    ]);
+    expect(leaveMessages(u1, "maint", "drain").map((m) => m.text)).toEqual([
+      "Server b3/u1 is UP/DRAIN (leaving forced maintenance).",
+      "Server b3/u1 remains in forced drain mode.",
+    ]);
+    expect(maintWhileDownMessage({ ...u1, backup: true })).toEqual({
+      text: "Backup Server b3/u1 was DOWN and now enters maintenance.",
+      severity: 5,
+    });
   });
 });
