@@ -216,8 +216,6 @@ export class BackendImpl implements BackendPlan {
     failures: number,
     kind: "error" | "timeout",
   ): NextAttempt {
-    server.rt.counters.econ++;
-    this.rt.counters.econ++;
     const d = decideRetry({
       failures,
       retries: this.retries,
@@ -230,7 +228,13 @@ export class BackendImpl implements BackendPlan {
       reused: false,
       timeoutConnect: this.timeouts.connect,
     });
-    if (d.action === "give-up") return { giveUp: true, why: d.why };
+    if (d.action === "give-up") {
+      // HAProxy counts the failed connection once per request, when it gives up (a retry or
+      // a redispatch that then succeeds counts none).
+      server.rt.counters.econ++;
+      this.rt.counters.econ++;
+      return { giveUp: true, why: d.why };
+    }
     let next = server;
     if (d.action === "redispatch") {
       const other = this.balance(req, server);

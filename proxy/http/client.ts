@@ -231,8 +231,10 @@ export class ClientConnection {
   private rejectHead(status: number, termination: string): void {
     this.state = State.Closed;
     const bytes = this.fe.errorResponse(status);
-    this.countStatus(status);
     const now = this.node.now();
+    // HAProxy counts the request that never parsed in req_tot too.
+    countRequest(this.fe.rt.counters, now);
+    this.countStatus(status);
     // HAProxy's parser answers these itself: TR is -1 and no response byte is counted.
     this.fe.log({
       ...this.baseLog(this.requestStart),

@@ -178,6 +178,8 @@ export class Exchange implements UpstreamOwner {
   // response side
   private resBuf: Buffer | null = null;
   private res: ResponseHead | undefined;
+  /** The server whose valid response head this exchange relays. */
+  private answeredBy: ServerPlan | null = null;
   /** A local answer waiting for the request body (a stats admin POST). */
   private whenBodyDone: (() => void) | null = null;
   /** Positions in the queues it waited in (the log's srv_queue / backend_queue). */
@@ -352,7 +354,8 @@ export class Exchange implements UpstreamOwner {
       return false;
     }
     if (!inBackend) enter();
-    countRequest(c, this.conn.node.now());
+    // The backend's req_tot counts the request when its response is accounted (see
+    // countResponse): HAProxy's does not count one the client abandoned while waiting.
     this.taken = true;
     return true;
   }
@@ -370,6 +373,8 @@ export class Exchange implements UpstreamOwner {
       this.waitInQueue(undefined);
       return;
     }
+    // No server to try: a failed connection for the backend, as HAProxy counts it.
+    be.rt.counters.econ++;
     this.fail(503, "S", Phase.Connect, "no server available");
   }
 
@@ -381,7 +386,7 @@ export class Exchange implements UpstreamOwner {
       be.take(s);
       this.slot = s;
       this.tw = this.conn.node.now() - this.t0 - this.tr;
-      this.useServer(s);
+      this.useServer(s, true);
       this.stepConnect();
       return;
     }
@@ -403,7 +408,7 @@ export class Exchange implements UpstreamOwner {
       if (r.server !== undefined) {
         this.server = r.server;
         this.slot = r.server;
-        this.useServer(r.server);
+        this.useServer(r.server, false);
         this.stepConnect();
         return;
       }
@@ -422,14 +427,12 @@ export class Exchange implements UpstreamOwner {
     });
   }
 
-  /** Counts the request on the server it goes to. */
-  private useServer(s: ServerPlan): void {
-    const now = this.conn.node.now();
-    countSession(s.rt.counters, now);
-    countRequest(s.rt.counters, now);
-    s.rt.counters.lastSess = now;
-    this.be!.rt.counters.lastSess = now;
-    if (!this.choice!.direct || this.redispatched) {
+  /**
+   * The request goes to this server. `lb`: the balancer chose it (lbtot counts that, not a
+   * server that takes the request from its queue).
+   */
+  private useServer(s: ServerPlan, lb: boolean): void {
+    if (lb && (!this.choice!.direct || this.redispatched)) {
       s.rt.counters.lbtot++;
       this.be!.rt.counters.lbtot++;
     }
@@ -439,6 +442,7 @@ export class Exchange implements UpstreamOwner {
     const s = this.server!;
     this.phase = Phase.Connect;
     this.tConnectStart = this.conn.node.now();
+    this.countAttempt(s);
     // Reuse an idle keep-alive connection when there is one.
     const idle = s.pool.take();
     if (idle) {
@@ -448,6 +452,14 @@ export class Exchange implements UpstreamOwner {
       return;
     }
     this.connectFresh();
+  }
+
+  /** HAProxy counts a server's sessions per connection attempt (a retry is one more). */
+  private countAttempt(s: ServerPlan): void {
+    const now = this.conn.node.now();
+    countSession(s.rt.counters, now);
+    s.rt.counters.lastSess = now;
+    this.be!.rt.counters.lastSess = now;
   }
 
   /** A brand-new connection (never a pooled one). */
@@ -510,7 +522,7 @@ export class Exchange implements UpstreamOwner {
         this.clientCookie = "D";
         this.choice = { ...this.choice!, direct: false };
       }
-      this.useServer(next);
+      this.useServer(next, true);
     } else {
       this.conn.node.debug?.(`${be.cfg.name}/${s.rt.cfg.name}: ${err.message}; ${d.why}`);
     }
@@ -525,6 +537,7 @@ export class Exchange implements UpstreamOwner {
         this.tw = now - this.t0 - this.tr;
         this.tConnectStart = now;
       }
+      this.countAttempt(this.server!);
       this.connectFresh();
     };
     if (d.delayMs > 0) this.retryTimer = setTimeout(go, d.delayMs);
@@ -747,6 +760,7 @@ export class Exchange implements UpstreamOwner {
         this.fail(502, "P", Phase.Headers, "101 Switching Protocols to a request without Upgrade");
         return;
       }
+      this.serverAnswered();
       this.startTunnel(res);
       return;
     }
@@ -783,6 +797,7 @@ export class Exchange implements UpstreamOwner {
         extraBytes = r.consumed < rest.length;
       }
     }
+    this.serverAnswered();
     // Captures read the server's response as it came, before the persistence cookie is
     // inserted or the server's own is taken out (HAProxy captures first).
     if (this.conn.fe.capturesResponse) {
@@ -957,10 +972,10 @@ export class Exchange implements UpstreamOwner {
         this.connectFresh();
         return;
       }
+      // A response error, not a server abort: HAProxy counts srv_abrt only once a response
+      // is under way.
       this.be!.rt.counters.eresp++;
       this.server!.rt.counters.eresp++;
-      this.server!.rt.counters.srvAbrt++;
-      this.be!.rt.counters.srvAbrt++;
       const why = err ? `server connection error: ${err.message}` : "server closed the connection";
       if (nothingBack && this.conn.requestsServed > 1) {
         // As HAProxy: a kept-alive client's later request whose server closed without a
@@ -976,8 +991,11 @@ export class Exchange implements UpstreamOwner {
       this.finish();
       return;
     }
+    // A cut body is both a response error and a server abort for HAProxy.
     this.server!.rt.counters.srvAbrt++;
     this.be!.rt.counters.srvAbrt++;
+    this.server!.rt.counters.eresp++;
+    this.be!.rt.counters.eresp++;
     this.abort("S", "server closed during the response body");
   }
 
@@ -1107,8 +1125,13 @@ export class Exchange implements UpstreamOwner {
       if (this.server) this.server.rt.counters.cliAbrt++;
     }
     const status = this.res?.status ?? (who === "c" ? 408 : -1);
+    // A client gone while its request body was still being forwarded: HAProxy says the data
+    // phase (CD) and accounts the backend's response as "other".
+    const inBody =
+      (who === "C" || who === "c") && !this.reqDone && this.res === undefined && this.phase === Phase.Headers;
     if (this.res) this.countResponse(this.res.status);
-    this.log(status, `${who}${this.phase}${this.clientCookie}${this.serverCookie}`);
+    else if (inBody && this.be) this.countBackendResponse(status);
+    this.log(status, `${who}${inBody ? Phase.Data : this.phase}${this.clientCookie}${this.serverCookie}`);
     this.releaseServer(false);
     this.conn.close();
     this.conn.exchangeDone(false);
@@ -1169,8 +1192,23 @@ export class Exchange implements UpstreamOwner {
   private countResponse(status: number): void {
     if (status < 0) return;
     this.conn.countStatus(status);
-    if (this.be) countStatus(this.be.rt.counters, status);
-    if (this.server && this.tConnectStart !== 0) countStatus(this.server.rt.counters, status);
+    if (this.be) this.countBackendResponse(status);
+    // A server's own columns count its answers only, not the proxy's 502/504 for it.
+    if (this.answeredBy !== null) countStatus(this.answeredBy.rt.counters, status);
+  }
+
+  /** The backend's req_tot and hrsp columns, counted together as HAProxy counts them. */
+  private countBackendResponse(status: number): void {
+    const c = this.be!.rt.counters;
+    countRequest(c, this.conn.node.now());
+    countStatus(c, status);
+  }
+
+  /** The server answered with a valid head: its req_tot counts the request then, as HAProxy's. */
+  private serverAnswered(): void {
+    const s = this.server!;
+    this.answeredBy = s;
+    countRequest(s.rt.counters, this.conn.node.now());
   }
 
   private log(status: number, termination: string): void {

@@ -113,7 +113,11 @@ export class TcpSession {
     const s = this.choice.server;
     if (s !== undefined) this.takeOrWait(s);
     else if (this.choice.full) this.waitInQueue(undefined);
-    else this.finish("SC");
+    else {
+      // No server to try: a failed connection for the backend, as HAProxy counts it.
+      c.econ++;
+      this.finish("SC");
+    }
   }
 
   private takeOrWait(s: ServerPlan): void {
@@ -122,7 +126,7 @@ export class TcpSession {
     if (be.hasRoom(s)) {
       be.take(s);
       this.slot = s;
-      this.assigned(s);
+      this.assigned(s, true);
       this.connect();
       return;
     }
@@ -142,7 +146,7 @@ export class TcpSession {
       if (r.server !== undefined) {
         this.server = r.server;
         this.slot = r.server;
-        this.assigned(r.server);
+        this.assigned(r.server, false);
         this.connect();
         return;
       }
@@ -155,14 +159,13 @@ export class TcpSession {
     });
   }
 
-  /** The server is this session's: its counters, as for an HTTP stream. */
-  private assigned(s: ServerPlan): void {
-    const now = this.node.now();
-    this.tw = now - this.acceptedAt;
-    countSession(s.rt.counters, now);
-    s.rt.counters.lastSess = now;
-    this.be!.rt.counters.lastSess = now;
-    if (!this.choice!.direct || this.redispatched) {
+  /**
+   * The server is this session's. `lb`: the balancer chose it (lbtot counts that, not a
+   * server that takes the session from its queue).
+   */
+  private assigned(s: ServerPlan, lb: boolean): void {
+    this.tw = this.node.now() - this.acceptedAt;
+    if (lb && (!this.choice!.direct || this.redispatched)) {
       s.rt.counters.lbtot++;
       this.be!.rt.counters.lbtot++;
     }
@@ -173,9 +176,14 @@ export class TcpSession {
   private connect(): void {
     const s = this.server!;
     const be = this.be!;
+    // HAProxy counts a server's sessions per connection attempt (a retry is one more).
+    const now = this.node.now();
+    countSession(s.rt.counters, now);
+    s.rt.counters.lastSess = now;
+    be.rt.counters.lastSess = now;
     s.rt.counters.connect++;
     be.rt.counters.connect++;
-    this.tConnect = this.node.now();
+    this.tConnect = now;
     const up = connect({ host: s.rt.cfg.host, port: s.rt.cfg.port, allowHalfOpen: true });
     this.up = up;
     up.setNoDelay(true);
@@ -213,7 +221,7 @@ export class TcpSession {
       this.slot = d.next;
       this.server = d.next;
       this.redispatched = true;
-      this.assigned(d.next);
+      this.assigned(d.next, true);
     }
     const go = () => {
       this.retryTimer = null;
@@ -336,6 +344,11 @@ export class TcpSession {
     if (error || !this.serverDone) {
       this.server!.rt.counters.srvAbrt++;
       this.be!.rt.counters.srvAbrt++;
+      if (error) {
+        // A reset is a response error too, for HAProxy.
+        this.server!.rt.counters.eresp++;
+        this.be!.rt.counters.eresp++;
+      }
       this.finish(this.timedOut ?? "SD");
     } else this.finish(this.timedOut ?? "--");
   }
@@ -354,6 +367,9 @@ export class TcpSession {
     if (ending === "CD" || ending === "cD") {
       if (this.server) this.server.rt.counters.cliAbrt++;
       if (this.be) this.be.rt.counters.cliAbrt++;
+    } else if (ending === "sD") {
+      if (this.server) this.server.rt.counters.srvAbrt++;
+      if (this.be) this.be.rt.counters.srvAbrt++;
     }
     const up = this.up;
     this.up = null;
@@ -378,7 +394,10 @@ export class TcpSession {
     this.slot = undefined;
     if (this.be) this.be.rt.counters.scur--;
     this.log(ending);
-    if (!this.socket.destroyed) this.socket.destroy();
+    if (!this.socket.destroyed) {
+      if (this.tc < 0) closeGently(this.socket);
+      else this.socket.destroy();
+    }
     this.release();
   }
 
@@ -430,4 +449,19 @@ export class TcpSession {
   close(): void {
     this.finish("--");
   }
+}
+
+/**
+ * Closes a client that no server ever reached with a FIN, as HAProxy does: what it sent is
+ * read and dropped first (closing over unread bytes would make the kernel reset), and the
+ * socket goes once the client closes too, or after a second at most.
+ */
+function closeGently(socket: Socket): void {
+  socket.on("data", () => undefined);
+  socket.on("error", () => undefined);
+  socket.resume();
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), 1000);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
 }
