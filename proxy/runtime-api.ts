@@ -3,24 +3,32 @@
  * interface on a unix stream socket, spoken the way HAProxy 2.6 speaks it so that the same
  * scripts (`echo "show stat" | socat - UNIX:/run/haproxy.sock`) work against either:
  *
- * - the client writes one line; several commands may be separated by `;`;
+ * - the client writes one line; several commands may be separated by `;`, each answered
+ *   in turn (an empty one too, with the command list); `quit` closes without an answer;
  * - each command's answer ends with an empty line (a command that only acts answers just
  *   that empty line); the connection closes after the line's last answer;
  * - a command above the socket's level answers `Permission denied`; errors are one line
- *   in HAProxy's words (`No such backend.`, `No such server.`).
+ *   in HAProxy's words (`No such backend.`, `No such server.`), with HAProxy's newlines
+ *   (a few of its messages have none of their own, see `RuntimeError`);
+ * - a command HAProxy has and fulcrum cannot carry out answers `Not supported by fulcrum`,
+ *   never a success.
  *
  * Commands are a table (`addCommand`); what runs on top of the node (the HA pair) adds its
  * own (`show ha`). Admin changes go through `ProxyNode.setAdminState`, which the HA pair
  * writes through to the shared store.
  */
+
+import { lookup } from "node:dns/promises";
 import { chmodSync, rmSync, statSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
-import type { StatsSocket } from "./config/model.js";
+import { createServer, isIP, type Server, type Socket } from "node:net";
+import type { BackendImpl } from "./backend.js";
+import type { BalanceAlgo, ServerModel, StatsSocket } from "./config/model.js";
 import { FulcrumError } from "./errors.js";
 import type { ProxyNode } from "./node.js";
 import { processFigures } from "./output.js";
-import type { AdminState } from "./state.js";
-import { statsCsv } from "./stats/csv.js";
+import { SERVER_STATE_HEADER, SERVER_STATE_VERSION, serverStateLine } from "./server-state.js";
+import { type AdminState, type Counters, newCounters, type ServerRuntime } from "./state.js";
+import { CSV_HEADER, csvCell, type RowKind, type RowOptions, type StatsRow, statsRows } from "./stats/csv.js";
 import type { HaStatus } from "./stats/snapshot.js";
 import { VERSION } from "./version.js";
 
@@ -28,86 +36,126 @@ export type RuntimeLevel = StatsSocket["level"];
 
 const LEVEL_RANK: Readonly<Record<RuntimeLevel, number>> = { user: 0, operator: 1, admin: 2 };
 
+/** What a command may know of the connection it runs on. */
+export interface Session {
+  readonly level: RuntimeLevel;
+}
+
 /** What a command returns: its answer without the terminating empty line. */
-export type CommandFn = (args: readonly string[], node: ProxyNode) => string | Promise<string>;
+export type CommandFn = (
+  args: readonly string[],
+  node: ProxyNode,
+  session: Session,
+) => string | Promise<string>;
 
 interface Command {
   /** The words that name it, e.g. ["show", "stat"]. */
   readonly words: readonly string[];
   readonly level: RuntimeLevel;
-  readonly help: string;
+  /** Its line in `help`, HAProxy's `  USAGE<pad to 40>: DESCRIPTION`; none: not listed. */
+  readonly helpLine?: string;
   readonly run: CommandFn;
 }
 
-/** A one-line error answer, in HAProxy's words. */
-export class RuntimeError extends Error {}
+/**
+ * A one-line error answer, in HAProxy's words. A few of HAProxy's messages lack their own
+ * newline (`Trailing garbage in weight string`), so their answer is one line shorter than
+ * the others: `bare` keeps that.
+ */
+export class RuntimeError extends Error {
+  readonly bare: boolean;
+  constructor(message: string, opts: { bare?: boolean } = {}) {
+    super(message);
+    this.bare = opts.bare ?? false;
+  }
+}
 
 /** Longest command line accepted (HAProxy's buffer is bufsize). */
 const MAX_LINE = 16384;
 /** A client that sends nothing is dropped after this long. */
 const IDLE_MS = 10_000;
 
+const HELP_HEADER = "The following commands are valid at this level:\n";
+const UNKNOWN_HEADER = "Unknown command, but maybe one of the following ones is a better match:\n";
+const EMPTY_HEADER = "Unknown command. Please enter one of the following commands only:\n";
+
+/** HAProxy's help line: the usage padded to 40 columns, then `: ` and what it does. */
+function helpLine(usage: string, description: string): string {
+  return `  ${usage.padEnd(40)}: ${description}\n`;
+}
+
+/** The commands the CLI itself answers, listed last as HAProxy lists them. */
+const SESSION_HELP =
+  helpLine("help [<command>]", "list matching or all commands") + helpLine("quit", "disconnect");
+
 export class RuntimeApi {
   private readonly node: ProxyNode;
   private readonly commands: Command[] = [];
   private readonly servers: { server: Server; path: string; ino: number }[] = [];
   private readonly clients = new Set<Socket>();
+  /** The help list, rebuilt when a command is added rather than per `help`. */
+  private usage = "";
 
   constructor(node: ProxyNode) {
     this.node = node;
-    for (const c of BUILTIN) this.addCommand(c.words.join(" "), c.level, c.help, c.run);
+    for (const c of BUILTIN) this.add(c);
   }
 
   /**
    * Adds (or replaces) a command. `name` is its words (`"show ha"`); the arguments after
-   * them are passed to `fn`. `level` is the least socket level allowed to run it.
+   * them are passed to `fn`. `level` is the least socket level allowed to run it. `help` is
+   * `USAGE : DESCRIPTION`, as it is listed by `help`.
    */
   addCommand(name: string, level: RuntimeLevel, help: string, fn: CommandFn): void {
-    const words = name.trim().split(/\s+/);
-    const i = this.commands.findIndex((c) => c.words.join(" ") === words.join(" "));
-    const cmd: Command = { words, level, help, run: fn };
-    if (i === -1) this.commands.push(cmd);
-    else this.commands[i] = cmd;
+    const [usage = name, description = ""] = help.split(" : ");
+    this.add({ words: name.trim().split(/\s+/), level, helpLine: helpLine(usage, description), run: fn });
   }
 
-  /** Runs one line (commands separated by `;`) at `level`; returns the bytes to send back. */
+  private add(cmd: Command): void {
+    const name = cmd.words.join(" ");
+    const i = this.commands.findIndex((c) => c.words.join(" ") === name);
+    if (i === -1) this.commands.push(cmd);
+    else this.commands[i] = cmd;
+    // HAProxy lists every command whatever the level, sorted, then its own session ones.
+    const lines = this.commands.flatMap((c) => (c.helpLine !== undefined ? [c.helpLine] : []));
+    this.usage = lines.sort().join("") + SESSION_HELP;
+  }
+
+  /**
+   * Runs one line at `level`; returns the bytes to send back. Commands are separated by `;`
+   * and answered in turn, an empty one included (HAProxy answers it with the command list,
+   * the nothing after a final `;` too). `quit` ends the line: what follows is not run.
+   */
   async execute(line: string, level: RuntimeLevel): Promise<string> {
     let out = "";
     for (const part of splitCommands(line)) {
       const words = tokenize(part);
-      if (words.length === 0) continue;
-      out += `${await this.run(words, level)}\n`;
+      if (words[0] === "quit") break;
+      out += `${await this.run(words, { level })}\n`;
     }
     return out;
   }
 
-  private async run(words: string[], level: RuntimeLevel): Promise<string> {
-    if (words[0] === "help") return this.helpText(level);
+  private async run(words: string[], session: Session): Promise<string> {
+    if (words.length === 0) return EMPTY_HEADER + this.usage;
+    if (words[0] === "help") return HELP_HEADER + this.usage;
     // The longest matching name wins ("show stat" and "show stat resolvers" alike).
     let best: Command | undefined;
     for (const c of this.commands) {
       if (c.words.length > words.length) continue;
       if (c.words.every((w, i) => words[i] === w) && (!best || c.words.length > best.words.length)) best = c;
     }
-    if (best === undefined) {
-      return `Unknown command, but maybe one of the following ones is a better match:\n${this.helpText(level)}`;
-    }
-    if (LEVEL_RANK[level] < LEVEL_RANK[best.level]) return "Permission denied\n";
+    // HAProxy ranks the known commands by likeness to what was typed; fulcrum lists them all.
+    if (best === undefined) return UNKNOWN_HEADER + this.usage;
+    if (LEVEL_RANK[session.level] < LEVEL_RANK[best.level]) return "Permission denied\n";
     try {
-      const text = await best.run(words.slice(best.words.length), this.node);
+      const text = await best.run(words.slice(best.words.length), this.node, session);
       return text === "" || text.endsWith("\n") ? text : `${text}\n`;
     } catch (err) {
-      if (err instanceof RuntimeError) return `${err.message}\n`;
+      if (err instanceof RuntimeError) return err.bare ? err.message : `${err.message}\n`;
       if (err instanceof FulcrumError) return `${err.message}\n`;
       throw err;
     }
-  }
-
-  private helpText(level: RuntimeLevel): string {
-    const rows = this.commands
-      .filter((c) => LEVEL_RANK[level] >= LEVEL_RANK[c.level])
-      .map((c) => `  ${c.help.split(" : ")[0]!.padEnd(40)}: ${c.help.split(" : ")[1] ?? ""}`);
-    return `${["  help                                    : this message", ...rows].join("\n")}\n`;
   }
 
   /** Listens on every `stats socket`; a stale socket file is replaced, as HAProxy does. */
@@ -213,19 +261,36 @@ function tokenize(s: string): string[] {
 
 // ---- built-in commands ------------------------------------------------------------------
 
-/** `BACKEND/SERVER` -> the server, or HAProxy's error. */
+/** C's `atoi`, which HAProxy reads numeric arguments with: leading digits, else 0. */
+function atoi(s: string): number {
+  return Number.parseInt(s, 10) || 0;
+}
+
+/** `BACKEND/SERVER` -> the server, or HAProxy's error (its `cli_find_server`). */
 function findServer(node: ProxyNode, ref: string | undefined): { backend: string; server: string } {
   const slash = ref?.indexOf("/") ?? -1;
-  if (ref === undefined || slash <= 0) throw new RuntimeError("Require 'backend/server'.");
-  const backend = ref.slice(0, slash);
-  const server = ref.slice(slash + 1);
+  if (ref === undefined || slash <= 0 || slash === ref.length - 1)
+    throw new RuntimeError("Require 'backend/server'.");
+  return lookupServer(node, ref.slice(0, slash), ref.slice(slash + 1));
+}
+
+function lookupServer(node: ProxyNode, backend: string, server: string): { backend: string; server: string } {
   const be = node.backends.get(backend);
   if (be === undefined) throw new RuntimeError("No such backend.");
   if (!be.rt.servers.some((s) => s.cfg.name === server)) throw new RuntimeError("No such server.");
   return { backend, server };
 }
 
+function serverRuntime(node: ProxyNode, backend: string, server: string): ServerRuntime {
+  return node.backends.get(backend)!.rt.servers.find((s) => s.cfg.name === server)!;
+}
+
 const ADMIN_STATES: Readonly<Record<string, AdminState>> = { ready: "ready", drain: "drain", maint: "maint" };
+
+function setAdmin(node: ProxyNode, backend: string, server: string, state: AdminState): string {
+  node.setAdminState(backend, server, state);
+  return "";
+}
 
 function setServer(args: readonly string[], node: ProxyNode): string {
   const { backend, server } = findServer(node, args[0]);
@@ -235,8 +300,7 @@ function setServer(args: readonly string[], node: ProxyNode): string {
       const st = ADMIN_STATES[args[2] ?? ""];
       if (st === undefined)
         throw new RuntimeError("'set server <srv> state' expects 'ready', 'drain' and 'maint'.");
-      node.setAdminState(backend, server, st);
-      return "";
+      return setAdmin(node, backend, server, st);
     },
     weight: () => setWeight(node, backend, server, args[2]),
   };
@@ -245,19 +309,207 @@ function setServer(args: readonly string[], node: ProxyNode): string {
   return fn();
 }
 
-/** `N` (0..256) or `N%` of the configured weight, as HAProxy. */
-function setWeight(node: ProxyNode, backend: string, server: string, arg: string | undefined): string {
-  const m = /^(\d+)(%?)$/.exec(arg ?? "");
-  if (m === null) throw new RuntimeError("Require <weight> or <weight%>.");
-  const sv = node.backends.get(backend)!.rt.servers.find((s) => s.cfg.name === server)!;
-  const n = Number(m[1]);
-  const w = m[2] === "%" ? Math.round((sv.cfg.weight * n) / 100) : n;
-  if (m[2] === "" && (n < 0 || n > 256))
+/** Balancers whose tables are built once (HAProxy's map-based ones, no `BE_LB_PROP_DYN`). */
+const STATIC_ALGOS: ReadonlySet<BalanceAlgo> = new Set(["static-rr", "source", "uri"]);
+
+/**
+ * HAProxy's `server_parse_weight_change_request`, shared by `set weight` and `set server
+ * ... weight`: `N` (0..256) or `N%` of the configured weight (truncated, capped at 256), read
+ * as `strtol` reads it. A static balancer only takes 0 or the configured weight.
+ */
+export function parseWeightChange(text: string | undefined, initial: number, dynamic: boolean): number {
+  if (text === undefined || text === "") throw new RuntimeError("Require <weight> or <weight%>.");
+  const m = /^\s*([+-]?\d+)(.*)$/s.exec(text);
+  if (m === null) throw new RuntimeError("Empty weight string empty or preceded by garbage", { bare: true });
+  let w = Number(m[1]);
+  if (m[2] === "%") {
+    if (w < 0) throw new RuntimeError("Relative weight must be positive.");
+    w = Math.min(256, Math.floor((initial * Math.min(w, 25600)) / 100));
+  } else if (w < 0 || w > 256) {
     throw new RuntimeError("Absolute weight can only be between 0 and 256 inclusive.");
-  if (w > 256) throw new RuntimeError("Relative weight too large.");
+  } else if (m[2] !== "") {
+    throw new RuntimeError("Trailing garbage in weight string", { bare: true });
+  }
+  if (w !== 0 && w !== initial && !dynamic)
+    throw new RuntimeError(
+      "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.",
+    );
+  return w;
+}
+
+function setWeight(node: ProxyNode, backend: string, server: string, arg: string | undefined): string {
+  const be = node.backends.get(backend)!;
+  const sv = serverRuntime(node, backend, server);
+  const w = parseWeightChange(arg, sv.cfg.weight, !STATIC_ALGOS.has(be.cfg.balance.algo));
   node.setWeight(backend, server, w);
   return "";
 }
+
+/** `get weight B/S`: HAProxy only requires the server part, so `/S` is "No such backend.". */
+function getWeight(args: readonly string[], node: ProxyNode): string {
+  const ref = args[0] ?? "";
+  const slash = ref.indexOf("/");
+  if (slash === -1 || slash === ref.length - 1) throw new RuntimeError("Require 'backend/server'.");
+  const { backend, server } = lookupServer(node, ref.slice(0, slash), ref.slice(slash + 1));
+  const sv = serverRuntime(node, backend, server);
+  return `${sv.userWeight ?? sv.cfg.weight} (initial ${sv.cfg.weight})\n`;
+}
+
+// ---- show stat --------------------------------------------------------------------------
+
+/** The `<type>` bits of `show stat <iid> <type> <sid>`. */
+const ROW_BIT: Readonly<Record<RowKind, number>> = { frontend: 1, backend: 2, server: 4 };
+
+interface StatFilter {
+  /** Proxy `iid`, -1 for all. */
+  readonly iid: number;
+  readonly type: number;
+  /** Server `sid`, -1 for all (frontend and backend rows are kept whatever it is). */
+  readonly sid: number;
+}
+
+const ALL_ROWS: StatFilter = { iid: -1, type: -1, sid: -1 };
+
+/** What `show stat` does with a word HAProxy takes as an output option. */
+const STAT_OPTIONS: Readonly<Record<string, (o: RowOptions) => RowOptions>> = {
+  up: (o) => ({ ...o, hideDown: true }),
+  "no-maint": (o) => ({ ...o, hideMaint: true }),
+  // Field descriptions only show in the typed and JSON forms: the CSV is unchanged.
+  desc: (o) => o,
+  typed: () => {
+    throw new RuntimeError("Not supported by fulcrum: 'show stat typed' (use the CSV form, 'show stat').");
+  },
+  json: () => {
+    throw new RuntimeError("Not supported by fulcrum: 'show stat json' (use the CSV form, 'show stat').");
+  },
+};
+
+/**
+ * `show stat [{<iid>|<proxy>} <type> <sid>] [up|no-maint|desc]`, read as HAProxy 2.6 reads
+ * it: the three filters count only when all three are there; a proxy name, else its number
+ * (0, or a name that is no proxy, is "No such proxy."); the option comes after them, or
+ * alone.
+ */
+function showStat(args: readonly string[], node: ProxyNode): string {
+  let filter = ALL_ROWS;
+  let option = args[0];
+  if (args.length >= 3) {
+    const named = node.model.proxies.find((p) => p.name === args[0]);
+    const iid = named?.id ?? atoi(args[0]!);
+    if (iid === 0) throw new RuntimeError("No such proxy.");
+    filter = { iid, type: atoi(args[1]!), sid: atoi(args[2]!) };
+    option = args[3];
+  }
+  const opts = STAT_OPTIONS[option ?? ""]?.({ legends: true }) ?? { legends: true };
+  let out = CSV_HEADER;
+  for (const r of statsRows(node.out.snapshot(node), opts)) {
+    if (rowShown(r, filter)) out += `${r.fields.map(csvCell).join(",")},\n`;
+  }
+  return out;
+}
+
+function rowShown(r: StatsRow, f: StatFilter): boolean {
+  if (f.iid !== -1 && r.proxy.id !== f.iid) return false;
+  if ((f.type & ROW_BIT[r.kind]) === 0) return false;
+  return f.sid === -1 || r.server === undefined || r.server.cfg.id === f.sid;
+}
+
+// ---- show servers state, show backend ----------------------------------------------------
+
+/** Server addresses, resolved once as HAProxy resolves them once at start. */
+const resolved = new WeakMap<ServerModel, Promise<string>>();
+
+function serverAddr(cfg: ServerModel): Promise<string> {
+  let p = resolved.get(cfg);
+  if (p === undefined) {
+    p =
+      isIP(cfg.host) !== 0
+        ? Promise.resolve(cfg.host)
+        : lookup(cfg.host, { verbatim: false }).then(
+            (r) => r.address,
+            () => cfg.host,
+          );
+    resolved.set(cfg, p);
+  }
+  return p;
+}
+
+/** `show servers state [<backend>]`: HAProxy's server-state format (see server-state.ts). */
+async function showServersState(args: readonly string[], node: ProxyNode): Promise<string> {
+  const name = args[0];
+  const backends = name === undefined ? [...node.backends.values()] : [node.backends.get(name)];
+  if (backends[0] === undefined) throw new RuntimeError("Can't find backend.");
+  let out = `${SERVER_STATE_VERSION}\n${SERVER_STATE_HEADER}\n`;
+  const now = node.ctx.now();
+  for (const be of backends as BackendImpl[]) {
+    for (const sv of be.rt.servers) {
+      out += `${serverStateLine(sv, {
+        addr: await serverAddr(sv.cfg),
+        backendId: be.cfg.id,
+        backendName: be.cfg.name,
+        now,
+      })}\n`;
+    }
+  }
+  return out;
+}
+
+/** `show backend`: every proxy with a backend side, in configuration order. */
+function showBackend(_args: readonly string[], node: ProxyNode): string {
+  return `# name\n${node.model.proxies
+    .filter((p) => p.isBackend)
+    .map((p) => `${p.name}\n`)
+    .join("")}`;
+}
+
+// ---- clear counters ---------------------------------------------------------------------
+
+/** The "max" counters `clear counters` resets (HAProxy's conn_max, sps_max, *_max...). */
+const MAX_COUNTERS = [
+  "smax",
+  "qmax",
+  "rateMax",
+  "reqRateMax",
+  "qtimeMax",
+  "ctimeMax",
+  "rtimeMax",
+  "ttimeMax",
+] as const;
+
+function clearMax(c: Counters): void {
+  for (const k of MAX_COUNTERS) c[k] = 0;
+}
+
+/**
+ * `clear counters all` zeroes HAProxy's counter structs; what it keeps outside them stays:
+ * the current sessions and queue, and the rate meters (HAProxy's freq counters).
+ */
+function clearAll(c: Counters): void {
+  const { scur, qcur, sessRate, reqRate } = c;
+  Object.assign(c, newCounters(), { scur, qcur, sessRate, reqRate });
+}
+
+function clearCounters(args: readonly string[], node: ProxyNode, session: Session): string {
+  const all = args[0] === "all";
+  if (all && session.level !== "admin") return "Permission denied\n";
+  const clear = all ? clearAll : clearMax;
+  for (const fe of node.frontends) clear(fe.rt.counters);
+  for (const be of node.backends.values()) {
+    clear(be.rt.counters);
+    if (all) be.rt.chkdown = 0;
+    for (const sv of be.rt.servers) {
+      clear(sv.counters);
+      // HAProxy keeps failed checks and DOWN transitions in the server's counters too.
+      if (all) {
+        sv.chkfail = 0;
+        sv.chkdown = 0;
+      }
+    }
+  }
+  return "";
+}
+
+// ---- show info, show ha -------------------------------------------------------------------
 
 function uptime(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -319,49 +571,115 @@ function showHa(node: ProxyNode): string {
     .join("\n")}\n`;
 }
 
+// ---- the table ----------------------------------------------------------------------------
+
+function command(
+  name: string,
+  level: RuntimeLevel,
+  usage: string,
+  description: string,
+  run: CommandFn,
+): Command {
+  return { words: name.split(" "), level, helpLine: helpLine(usage, description), run };
+}
+
+/**
+ * A command HAProxy has and fulcrum does not: it says so, at HAProxy's level (a user socket
+ * still gets "Permission denied"), rather than answering a success it did not carry out.
+ */
+function unsupported(name: string, level: RuntimeLevel, why: string): Command {
+  return {
+    words: name.split(" "),
+    level,
+    run: () => {
+      throw new RuntimeError(`Not supported by fulcrum: '${name}' (${why}).`);
+    },
+  };
+}
+
 const BUILTIN: readonly Command[] = [
-  {
-    words: ["show", "stat"],
-    level: "user",
-    help: "show stat : report counters for each proxy and server (CSV)",
-    run: (_args, node) => statsCsv(node.out.snapshot(node), { legends: true }),
-  },
-  {
-    words: ["show", "info"],
-    level: "user",
-    help: "show info : report information about the running process",
-    run: (_args, node) => showInfo(node),
-  },
-  {
-    words: ["show", "ha"],
-    level: "user",
-    help: "show ha : this node's HA role, epoch and peer",
-    run: (_args, node) => showHa(node),
-  },
-  {
-    words: ["set", "server"],
-    level: "admin",
-    help: "set server <bk>/<srv> state|weight : change a server's admin state (ready|drain|maint) or weight",
-    run: setServer,
-  },
-  {
-    words: ["disable", "server"],
-    level: "admin",
-    help: "disable server <bk>/<srv> : put a server in maintenance mode",
-    run: (args, node) => {
+  command(
+    "show stat",
+    "user",
+    "show stat [desc|no-maint|up]*",
+    "report counters for each proxy and server",
+    showStat,
+  ),
+  command("show info", "user", "show info", "report information about the running process", (_a, node) =>
+    showInfo(node),
+  ),
+  command("show ha", "user", "show ha", "this node's HA role, epoch and peer", (_a, node) => showHa(node)),
+  command("show backend", "user", "show backend", "list backends in the current running config", showBackend),
+  command(
+    "show servers state",
+    "user",
+    "show servers state [<backend>]",
+    "dump volatile server information (all or for a single backend)",
+    showServersState,
+  ),
+  command(
+    "show version",
+    "user",
+    "show version",
+    "show version of the current process",
+    () => `${VERSION}\n`,
+  ),
+  command(
+    "show cli level",
+    "user",
+    "show cli level",
+    "display the level of the current CLI session",
+    (_a, _n, session) => `${session.level}\n`,
+  ),
+  command("get weight", "user", "get weight <bk>/<srv>", "report a server's current weight", getWeight),
+  command(
+    "set weight",
+    "admin",
+    "set weight <bk>/<srv>  (DEPRECATED)",
+    "change a server's weight (use 'set server' instead)",
+    (args, node) => {
       const { backend, server } = findServer(node, args[0]);
-      node.setAdminState(backend, server, "maint");
-      return "";
+      return setWeight(node, backend, server, args[1]);
     },
-  },
-  {
-    words: ["enable", "server"],
-    level: "admin",
-    help: "enable server <bk>/<srv> : take a server out of maintenance mode",
-    run: (args, node) => {
+  ),
+  command(
+    "set server",
+    "admin",
+    "set server <bk>/<srv> [opts]",
+    "change a server's state or weight",
+    setServer,
+  ),
+  command(
+    "disable server",
+    "admin",
+    "disable server (DEPRECATED)",
+    "disable a server for maintenance (use 'set server' instead)",
+    (args, node) => {
       const { backend, server } = findServer(node, args[0]);
-      node.setAdminState(backend, server, "ready");
-      return "";
+      return setAdmin(node, backend, server, "maint");
     },
-  },
+  ),
+  command(
+    "enable server",
+    "admin",
+    "enable server  (DEPRECATED)",
+    "enable a disabled server (use 'set server' instead)",
+    (args, node) => {
+      const { backend, server } = findServer(node, args[0]);
+      return setAdmin(node, backend, server, "ready");
+    },
+  ),
+  command(
+    "clear counters",
+    "operator",
+    "clear counters [all]",
+    "clear max statistics counters (or all counters)",
+    clearCounters,
+  ),
+  unsupported("disable health", "admin", "a server's checks cannot be paused alone"),
+  unsupported("enable health", "admin", "a server's checks cannot be paused alone"),
+  unsupported("disable frontend", "admin", "a frontend's listeners cannot be paused alone"),
+  unsupported("enable frontend", "admin", "a frontend's listeners cannot be paused alone"),
+  unsupported("set maxconn server", "admin", "a server's maxconn is fixed by the configuration"),
+  unsupported("shutdown sessions server", "admin", "a server's sessions cannot be killed from the CLI"),
 ];
