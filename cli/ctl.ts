@@ -20,6 +20,12 @@ const ERROR_ANSWERS: readonly RegExp[] = [
   /can only be between/,
   /too large/,
   /^Internal error/,
+  /^Not supported by fulcrum/,
+  /^Empty weight string/,
+  /^Trailing garbage/,
+  /^Relative weight must be positive/,
+  /^Backend is using a static LB algorithm/,
+  /^Can't find backend/,
 ];
 
 /** Time allowed for the whole exchange. */
