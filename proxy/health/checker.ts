@@ -16,7 +16,13 @@ import { isUsable } from "../state.js";
 import { checkRequest, compileExpect, dechunk, type Expectation, parseHead } from "./http.js";
 import { downMessage, type Message, noServerMessage, type ServerFacts, upMessage } from "./messages.js";
 import { afterCheck, checkInterval } from "./state.js";
-import { CHECK_STATUSES, type CheckOutcome, checkPassed, connectErrorOutcome } from "./status.js";
+import {
+  CHECK_STATUSES,
+  type CheckOutcome,
+  checkPassed,
+  connectErrorOutcome,
+  socketErrorOutcome,
+} from "./status.js";
 
 /** A line for the log and for stderr: HAProxy words some of them differently on each. */
 export interface CheckLog {
@@ -95,7 +101,9 @@ export function startChecks(backend: BackendRuntime, opts: CheckOptions = {}): C
     });
   };
 
-  const apply = (s: ServerRuntime, outcome: CheckOutcome, started: number, ended: number) => {
+  const apply = (s: ServerRuntime, o: CheckOutcome, started: number, ended: number) => {
+    // HAProxy keeps a check's text in a 128-byte buffer: 127 characters at most.
+    const outcome = o.info !== undefined && o.info.length > 127 ? { ...o, info: o.info.slice(0, 127) } : o;
     const row = CHECK_STATUSES[outcome.status];
     const result: CheckResult = {
       status: outcome.status,
@@ -250,7 +258,7 @@ function probe(
   };
 
   sock.on("error", (err: NodeJS.ErrnoException) => {
-    finish(connected ? { status: "L7RSP" } : connectErrorOutcome(err));
+    finish(connected ? socketErrorOutcome(err) : connectErrorOutcome(err));
   });
   sock.on("connect", () => {
     connected = true;

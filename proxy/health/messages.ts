@@ -40,9 +40,20 @@ function who(f: ServerFacts): string {
   return `${f.backup ? "Backup Server" : "Server"} ${f.backend}/${f.server}`;
 }
 
+/**
+ * A check's text inside the log's quotes, escaped as HAProxy escapes it: a quote and any
+ * control character become `<XX>` (hex).
+ */
+function escapeInfo(text: string): string {
+  return text.replace(
+    /["\x00-\x1f\x7f]/g,
+    (c) => `<${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}>`,
+  );
+}
+
 function reason(c: CheckFacts): string {
   const code = c.outcome.code !== undefined ? `, code: ${c.outcome.code}` : "";
-  const info = c.outcome.info ? `, info: "${c.outcome.info}"` : "";
+  const info = c.outcome.info ? `, info: "${escapeInfo(c.outcome.info)}"` : "";
   return `reason: ${CHECK_STATUSES[c.outcome.status].desc}${code}${info}, check duration: ${Math.round(c.durationMs)}ms`;
 }
 

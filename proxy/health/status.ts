@@ -83,3 +83,8 @@ export function connectErrorOutcome(err: NodeJS.ErrnoException): CheckOutcome {
   const info = ERRNO_TEXT[code] ?? err.message;
   return SOCKET_ERRORS.has(code) ? { status: "SOCKERR", info } : { status: "L4CON", info };
 }
+
+/** A socket error once connected (the server reset the check): HAProxy's SOCKERR with strerror. */
+export function socketErrorOutcome(err: NodeJS.ErrnoException): CheckOutcome {
+  return { status: "SOCKERR", info: ERRNO_TEXT[err.code ?? ""] ?? err.message };
+}

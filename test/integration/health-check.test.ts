@@ -234,6 +234,36 @@ describe("option httpchk", () => {
     expect(r.sv.lastCheck).toMatchObject({ status: "L7RSP", desc: "Layer7 invalid response" });
   });
 
+  it("a server that resets the check is a socket error with strerror's text (SOCKERR), as HAProxy 2.6", async () => {
+    const port = await listen(
+      createServer((s) => {
+        s.on("error", () => {});
+        s.once("data", () => s.resetAndDestroy());
+      }),
+    );
+    const r = rig({ port }, { httpCheck: httpchk() });
+    await waitFor(() => r.sv.lastCheck !== undefined, { what: "a check result" });
+    expect(r.sv.lastCheck).toMatchObject({
+      status: "SOCKERR",
+      desc: "Socket error",
+      info: "Connection reset by peer",
+    });
+  });
+
+  it("keeps 127 characters of a reason phrase and escapes its quotes in the log", async () => {
+    const phrase = `Bad "thing" ${"x".repeat(200)}`;
+    const port = await listen(
+      createServer((s) => {
+        s.on("error", () => {});
+        s.once("data", () => s.end(`HTTP/1.1 503 ${phrase}\r\ncontent-length: 0\r\n\r\n`));
+      }),
+    );
+    const r = rig({ port, fall: 1 }, { httpCheck: httpchk() });
+    await waitFor(() => r.logs.length > 0, { what: "the DOWN line" });
+    expect(r.sv.lastCheck?.info).toBe(phrase.slice(0, 127));
+    expect(r.logs[0]!.syslog).toContain(`info: "Bad <22>thing<22> ${"x".repeat(115)}", check duration`);
+  });
+
   it("http-check expect string reads the body", async () => {
     const t = await toggleServer();
     const expect_ = { kind: "string" as const, value: "alive", negate: false };
