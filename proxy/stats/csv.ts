@@ -147,10 +147,15 @@ function countUsable(servers: readonly ServerRuntime[], backup: boolean): number
 }
 
 /** Backend weight: the active servers' if any is usable, else the backups'. */
+/**
+ * The weight the backend serves with: its usable active servers', else (running on backup)
+ * the first usable backup's alone, or every usable backup's with `option allbackups`.
+ */
 function backendWeight(be: BackendRuntime, weight: (s: ServerRuntime) => number = effective): number {
-  return countUsable(be.servers, false) > 0
-    ? usableWeight(be.servers, false, weight)
-    : usableWeight(be.servers, true, weight);
+  if (countUsable(be.servers, false) > 0) return usableWeight(be.servers, false, weight);
+  if (be.cfg.options.allbackups) return usableWeight(be.servers, true, weight);
+  const first = be.servers.find((s) => s.cfg.backup && isUsable(s));
+  return first === undefined ? 0 : weight(first);
 }
 
 /** A backend with servers is UP while one of them can take traffic; one without is UP. */

@@ -320,6 +320,31 @@ describe("stats CSV (stats uri ...;csv)", () => {
     );
   });
 
+  it("running on backup, weighs the first usable backup alone, or every one with option allbackups", () => {
+    const servers = [
+      serverModel({ name: "a", id: 1, weight: 5 }),
+      serverModel({ name: "b1", id: 2, weight: 3, backup: true }),
+      serverModel({ name: "b2", id: 3, weight: 5, backup: true }),
+    ];
+    const weightOf = (allbackups: boolean, states: Parameters<typeof backendRuntime>[1]) => {
+      const px = proxyModel({ name: "b", id: 1, kind: "backend", servers });
+      const cfg = { ...px, options: { ...px.options, allbackups } };
+      const snap: StatsSnapshot = {
+        pid: 1,
+        now: NOW,
+        startedAt: NOW,
+        globalMaxconn: 100,
+        version: "x",
+        proxies: [{ cfg, backend: backendRuntime(cfg, states) }],
+      };
+      const r = statsRows(snap, { legends: false }).find((x) => x.kind === "backend")!;
+      return ["weight", "act", "bck"].map((n) => r.fields[columnIndex(n)]);
+    };
+    expect(weightOf(false, { a: { up: false } })).toEqual(["3", "0", "2"]);
+    expect(weightOf(false, { a: { up: false }, b1: { admin: "maint" } })).toEqual(["5", "0", "1"]);
+    expect(weightOf(true, { a: { up: false } })).toEqual(["8", "0", "2"]);
+  });
+
   it("fills addr, cookie and algo only with stats show-legends", () => {
     const plain = ourRows(capturedNode(), false);
     const legends = ourRows(capturedNode(), true);
