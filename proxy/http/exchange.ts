@@ -951,12 +951,11 @@ export class Exchange implements UpstreamOwner {
       return;
     }
     if (this.responseComplete) {
-      // The server left while the request body was still coming: the response was whole;
-      // the rest of the body has nowhere to go, so the client connection closes after it.
+      // The server left once its response was whole, the request body still coming: as
+      // HAProxy, the rest of the body is read (and dropped: nowhere to send it now), then the
+      // client connection goes on as the response said.
       this.keepServer = false;
-      this.keepClient = false;
-      this.reqDone = true;
-      this.finish();
+      this.conn.resume();
       return;
     }
     if (this.res === undefined) {

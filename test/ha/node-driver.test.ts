@@ -96,6 +96,8 @@ interface PairOptions {
   advertInterval?: number;
   preempt?: { on: boolean; delay: number };
   viaRelay?: boolean;
+  /** INIT's listening time (default: the product's, max(lease, 2 adverts)). */
+  startupWait?: number;
 }
 
 async function pair(o: PairOptions = {}) {
@@ -132,7 +134,7 @@ async function pair(o: PairOptions = {}) {
       identity: { ...selfIdentity(), inc: `${name}-${seq}-${Math.random().toString(16).slice(2, 8)}` },
       log: (line) => logs.push(`${Date.now()} ${line}`),
       // This machine is shared: do not read scheduling noise as a dangerous stall.
-      tuning: { stallThreshold: 250 },
+      tuning: { stallThreshold: 250, ...(o.startupWait !== undefined ? { startupWait: o.startupWait } : {}) },
     });
     onTestFinished(() => ha.stop("fast"));
     return ha;
@@ -159,7 +161,9 @@ const masters = (...nodes: HaNode[]) => nodes.filter((n) => n.role === "MASTER")
 
 describe("the HA loop with a real Redis", () => {
   it("both nodes starting at once: the higher priority becomes MASTER, the other BACKUP, one log line says why", async () => {
-    const { lb1, lb2, h1, h2, logs } = await pair();
+    // The start-up wait is what lets the nodes hear each other before either takes the
+    // lease; on this shared machine a peer's first advert can come late, so it is generous.
+    const { lb1, lb2, h1, h2, logs } = await pair({ startupWait: 1500 });
     await Promise.all([lb1.start(h1), lb2.start(h2)]);
     await waitFor(() => lb1.role === "MASTER" && lb2.role === "BACKUP" && h1.bound, { what: "lb1 MASTER" });
     expect(h1.gate()).toBe(true);

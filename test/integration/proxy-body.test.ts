@@ -29,7 +29,10 @@ afterAll(async () => {
 
 let port: number;
 let tunnelPort: number;
+let closerPort: number;
 let echo: ScriptedServer;
+/** What the server that answers early and closes received, per connection. */
+const closerSeen: string[] = [];
 
 /** Replies chosen by the request path (fixed bytes per path), recording what arrived. */
 const FIXED: Record<string, string | (string | number)[]> = {
@@ -75,16 +78,37 @@ beforeAll(async () => {
   );
   cleanup.push(() => echo.close());
   const ws = await wsServer();
+  const closer = await earlyCloser();
   const { ports } = await proxy(
     `${DEFAULTS}frontend fe\n  bind 127.0.0.1:@PORT1\n  default_backend be\n` +
       `backend be\n  server s1 127.0.0.1:${echo.port}\n` +
       `frontend ws\n  bind 127.0.0.1:@PORT2\n  default_backend wsb\n` +
-      `backend wsb\n  timeout tunnel 400\n  server w 127.0.0.1:${ws}\n`,
+      `backend wsb\n  timeout tunnel 400\n  server w 127.0.0.1:${ws}\n` +
+      `listen closer\n  bind 127.0.0.1:@PORT3\n  server c 127.0.0.1:${closer}\n`,
     cleanup,
   );
   port = ports[1]!;
   tunnelPort = ports[2]!;
+  closerPort = ports[3]!;
 });
+
+/** A server that answers as soon as a head arrives, then closes (413 to an upload, say). */
+async function earlyCloser(): Promise<number> {
+  const srv = createServer((s) => {
+    const k = closerSeen.push("") - 1;
+    s.on("error", () => undefined);
+    s.on("data", (d) => {
+      const first = closerSeen[k] === "";
+      closerSeen[k] += d.toString("latin1");
+      if (first) s.end(`HTTP/1.1 413 Too Large\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbig`);
+    });
+  });
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  cleanup.push(() => new Promise<void>((r) => srv.close(() => r())));
+  const a = srv.address();
+  return typeof a === "object" && a ? a.port : 0;
+}
 
 /** A WebSocket-like server: 101 on an Upgrade, then echoes frames prefixed with `echo:`. */
 async function wsServer(): Promise<number> {
@@ -243,6 +267,21 @@ describe("an early response", () => {
     c.send(get("/next"));
     expect((await c.response()).body).toBe("s1:GET /next HTTP/1.1");
     expect(echo.requests.slice(from).map((r) => r.body)).toEqual(["hello", ""]);
+  });
+
+  it("reads the rest of the body after a server that answered early and closed, and keeps the client (as HAProxy)", async () => {
+    const c = await RawClient.open(closerPort);
+    c.send("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nabc");
+    // The server's `connection: close` concerns its own connection: the client's stays open.
+    expect((await c.response()).raw).toBe("HTTP/1.1 413 Too Large\r\ncontent-length: 3\r\n\r\nbig");
+    await waitFor(() => closerSeen.length === 1 && closerSeen[0]!.endsWith("abc"), {
+      what: "the first bytes",
+    });
+    c.send(`defghij${get("/next")}`);
+    const next = await c.response();
+    expect(next.status).toBe(413);
+    expect(closerSeen).toHaveLength(2);
+    expect(closerSeen[1]).toMatch(/^GET \/next HTTP\/1\.1\r\n/);
   });
 });
 
