@@ -441,9 +441,21 @@ function absoluteParts(uri: string): { scheme: string; authority: string; rest: 
       return undefined;
   }
   const from = sep + 3;
+  const end = authorityEnd(uri, from);
+  return { scheme: scheme.toLowerCase(), authority: uri.slice(from, end), rest: uri.slice(end) };
+}
+
+/** Where an authority starting at `from` ends: at the first '/', '?' or '#'. */
+function authorityEnd(uri: string, from: number): number {
   let end = from;
   while (end < uri.length && uri[end] !== "/" && uri[end] !== "?" && uri[end] !== "#") end++;
-  return { scheme: scheme.toLowerCase(), authority: uri.slice(from, end), rest: uri.slice(end) };
+  return end;
+}
+
+/** `user:pass@host` -> `host`, as HAProxy compares an authority with Host. */
+function withoutUserinfo(authority: string): string {
+  const at = authority.lastIndexOf("@");
+  return at === -1 ? authority : authority.slice(at + 1);
 }
 
 /** `host:80` -> `host` for an http(s) default port. */
@@ -494,17 +506,25 @@ function checkRequest(head: RequestHead): string | null {
   const c0 = head.uri.charCodeAt(0);
   if (c0 !== 47 && c0 !== 42 && head.method !== "CONNECT") {
     const abs = absoluteParts(head.uri);
-    // Neither origin-form, asterisk nor absolute-form (`GET foo`, `GET ?x`, `GET http:/x`),
-    // or an absolute target whose path does not start with '/' (`http://h?x`): refused.
-    if (abs === undefined || (abs.rest !== "" && abs.rest[0] !== "/")) return "invalid request target";
-    {
-      const authority = withoutDefaultPort(abs.authority, abs.scheme);
+    if (abs === undefined) {
+      // Neither origin-form, asterisk nor absolute-form: HAProxy reads the target up to its
+      // first '/', '?' or '#' as an authority (userinfo dropped) that Host must match, so
+      // `GET foo/x` with `Host: foo` (or no Host) passes and `GET ?x` or `GET http:/x` not.
+      const authority = withoutUserinfo(head.uri.slice(0, authorityEnd(head.uri, 0)));
+      if (authority === "") return "invalid request target";
+      if (host !== undefined && host.toLowerCase() !== authority.toLowerCase()) {
+        return "request target's authority differs from Host";
+      }
+    } else {
+      // An absolute target whose path does not start with '/' (`http://h?x`): refused.
+      if (abs.rest !== "" && abs.rest[0] !== "/") return "invalid request target";
+      const authority = withoutDefaultPort(withoutUserinfo(abs.authority), abs.scheme);
       if (
         host !== undefined &&
         withoutDefaultPort(host, abs.scheme).toLowerCase() !== authority.toLowerCase()
       )
         return "absolute target's authority differs from Host";
-      if (authority !== abs.authority) {
+      if (authority !== abs.authority && !abs.authority.includes("@")) {
         head.uri = `${head.uri.slice(0, head.uri.indexOf("://") + 3)}${authority}${abs.rest}`;
         for (let i = 0; i < h.names.length; i++) if (h.names[i] === "host") h.values[i] = authority;
       }

@@ -78,7 +78,11 @@ describe("malformed request lines", () => {
     ["a fragment in the target", "GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n"],
     ["a non-ASCII byte in the target", "GET /caf\xe9 HTTP/1.1\r\nHost: x\r\n\r\n"],
     ["a DEL byte in the target", "GET /\x7f HTTP/1.1\r\nHost: x\r\n\r\n"],
-    ["a relative target", "GET foo HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["a relative target whose first part is not the Host", "GET foo HTTP/1.1\r\nHost: x\r\n\r\n"],
+    [
+      "an absolute target whose userinfo-less authority is not the Host",
+      "GET http://u:p@h/x HTTP/1.1\r\nHost: u:p@h\r\n\r\n",
+    ],
     ["a target that is only a query", "GET ?x HTTP/1.1\r\nHost: x\r\n\r\n"],
     ["a scheme without //", "GET http:/x HTTP/1.1\r\nHost: x\r\n\r\n"],
     ["an absolute target with a query and no path", "GET http://x?y=1 HTTP/1.1\r\nHost: x\r\n\r\n"],
@@ -88,6 +92,18 @@ describe("malformed request lines", () => {
 
   it("400 for a request line longer than the buffer", async () => {
     await refused(`GET /${"a".repeat(20000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  });
+
+  it("forwards a target that is no URI form when its first part is the Host (or no Host is given), as HAProxy", async () => {
+    const from = srv.requests.length;
+    await request(port, "GET x/y HTTP/1.1\r\nHost: x\r\n\r\n");
+    await request(port, "GET foo HTTP/1.1\r\n\r\n");
+    await request(port, "GET http://u:p@h/x HTTP/1.1\r\nHost: h\r\n\r\n");
+    expect(srv.requests.slice(from).map((r) => r.head.split("\r\n")[0])).toEqual([
+      "GET x/y HTTP/1.1",
+      "GET foo HTTP/1.1",
+      "GET http://u:p@h/x HTTP/1.1",
+    ]);
   });
 
   it("accepts blanks and tabs between the parts and sends HTTP/1.1 for a later version", async () => {
