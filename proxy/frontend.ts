@@ -8,8 +8,9 @@ import type { BackendImpl } from "./backend.js";
 import type { ProxyModel } from "./config/model.js";
 import { type AclContext, compileCondition, inNetwork, type Predicate, parseIp } from "./http/acl.js";
 import { compileRedirect, compileReturn } from "./http/built-replies.js";
+import type { ResponseHead } from "./http/h1.js";
 import type { BackendPlan, ExchangeLog, FrontendPlan, LocalResponse, RequestInfo } from "./http/plan.js";
-import type { ReplyOptions } from "./http/responses.js";
+import { type ReplyOptions, statusReason } from "./http/responses.js";
 import type { ProxyNode } from "./node.js";
 import type { NodeOutput } from "./output.js";
 import { type FrontendRuntime, newCounters } from "./state.js";
@@ -89,6 +90,7 @@ export class FrontendImpl implements FrontendPlan {
     this.monitorUri = cfg.monitorUri;
     this.monitorFail = cfg.monitorFail.map((c) => compileCondition(c, cfg.acls));
     this.rules = cfg.httpRequestRules.map((r) => this.compileRule(r));
+    this.ownResponseRules = compileResponseRules(cfg);
     this.useBackends = cfg.useBackends.map((u) => ({
       pred: compileCondition(u.cond, cfg.acls),
       backend: node.backends.get(u.backend)!,
@@ -264,6 +266,31 @@ export class FrontendImpl implements FrontendPlan {
     return null;
   }
 
+  private readonly ownResponseRules: readonly CompiledResponseRule[];
+  private readonly responseRulesByBackend = new Map<BackendPlan, readonly CompiledResponseRule[]>();
+
+  /** A separate backend's own `http-response` rules, compiled once per backend. */
+  private responseRulesOf(backend: BackendPlan): readonly CompiledResponseRule[] {
+    let rules = this.responseRulesByBackend.get(backend);
+    if (rules === undefined) {
+      rules = backend.cfg === this.cfg ? [] : compileResponseRules(backend.cfg);
+      this.responseRulesByBackend.set(backend, rules);
+    }
+    return rules;
+  }
+
+  respond(req: RequestInfo, res: ResponseHead, backend: BackendPlan): number | null {
+    const first = this.responseRulesOf(backend);
+    if (first.length === 0 && this.ownResponseRules.length === 0) return null;
+    const ctx: AclContext = {
+      req,
+      res,
+      nbsrv: (name) => (name === undefined ? (backend as BackendImpl).nbsrv() : this.node.nbsrv(name)),
+    };
+    // As HAProxy: the backend's list, then the frontend's; `allow` ends its own list only.
+    return runResponseRules(first, ctx, res) ?? runResponseRules(this.ownResponseRules, ctx, res);
+  }
+
   private readonly backendRules = new Map<BackendPlan, readonly CompiledRule[]>();
 
   /** A separate backend's own http-request rules, compiled once per backend. */
@@ -352,6 +379,91 @@ export class FrontendImpl implements FrontendPlan {
 
   log(rec: ExchangeLog): void {
     this.logger(rec);
+  }
+}
+
+interface CompiledResponseRule {
+  readonly pred: Predicate | null;
+  /** `allow` stops the evaluation. */
+  readonly stop: boolean;
+  /** Rewrites the head in place; returns a status to deny the response with, or null. */
+  readonly run: (res: ResponseHead) => number | null;
+}
+
+/** Runs one proxy's response rules; the status to deny with, or null. */
+function runResponseRules(
+  rules: readonly CompiledResponseRule[],
+  ctx: AclContext,
+  res: ResponseHead,
+): number | null {
+  for (const r of rules) {
+    if (r.pred !== null && !r.pred(ctx)) continue;
+    if (r.stop) break;
+    const denied = r.run(res);
+    if (denied !== null) return denied;
+  }
+  return null;
+}
+
+/** A proxy's `http-response` rules, compiled against its ACLs. */
+function compileResponseRules(cfg: ProxyModel): CompiledResponseRule[] {
+  return cfg.httpResponseRules.map((r) => compileResponseRule(r, cfg.acls));
+}
+
+function compileResponseRule(
+  r: ProxyModel["httpResponseRules"][number],
+  acls: ProxyModel["acls"],
+): CompiledResponseRule {
+  const pred = r.cond ? compileCondition(r.cond, acls) : null;
+  switch (r.action) {
+    case "allow":
+      return { pred, stop: true, run: () => null };
+    case "deny": {
+      const status = r.status;
+      return { pred, stop: false, run: () => status };
+    }
+    case "set-header":
+    case "add-header": {
+      const name = r.name.toLowerCase();
+      const value = r.value;
+      const replace = r.action === "set-header";
+      return {
+        pred,
+        stop: false,
+        run: (res) => {
+          if (replace) removeAll(res.headers, name);
+          res.headers.names.push(name);
+          res.headers.values.push(value);
+          return null;
+        },
+      };
+    }
+    case "del-header": {
+      const name = r.name.toLowerCase();
+      return {
+        pred,
+        stop: false,
+        run: (res) => {
+          removeAll(res.headers, name);
+          return null;
+        },
+      };
+    }
+    case "set-status": {
+      const status = r.status;
+      const code = String(status);
+      const reason = r.reason ?? statusReason(status);
+      return {
+        pred,
+        stop: false,
+        run: (res) => {
+          res.status = status;
+          res.code = code;
+          res.reason = reason;
+          return null;
+        },
+      };
+    }
   }
 }
 

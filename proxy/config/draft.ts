@@ -17,6 +17,7 @@ import type {
   HttpCheck,
   HttpCheckExpect,
   HttpRequestRule,
+  HttpResponseRule,
   LearnedSessionConfig,
   LogTarget,
   ServerModel,
@@ -140,6 +141,7 @@ export interface ProxyDraft {
   monitorUri?: { uri: string; loc: SourceLoc };
   monitorFail: Condition[];
   httpRequestRules: HttpRequestRule[];
+  httpResponseRules: HttpResponseRule[];
   captureCookie?: { name: string; len: number };
   captureRequestHeaders: { name: string; len: number }[];
   captureResponseHeaders: { name: string; len: number }[];
@@ -177,6 +179,7 @@ export function newProxy(kind: ProxyKind, name: string, loc: SourceLoc): ProxyDr
     useBackends: [],
     monitorFail: [],
     httpRequestRules: [],
+    httpResponseRules: [],
     captureRequestHeaders: [],
     captureResponseHeaders: [],
     balance: { algo: "roundrobin" },

@@ -90,6 +90,9 @@ class Finisher {
     drop(p.httpRequestRules.length, p.httpRequestRules[0]?.loc ?? p.loc, "'http-request' rules", () => {
       p.httpRequestRules = [];
     });
+    drop(p.httpResponseRules.length, p.httpResponseRules[0]?.loc ?? p.loc, "'http-response' rules", () => {
+      p.httpResponseRules = [];
+    });
     drop(
       p.options.forwardfor,
       p.options.forwardfor?.loc ?? p.loc,
@@ -273,6 +276,7 @@ class Finisher {
       ...(fe && p.monitorUri ? { monitorUri: p.monitorUri.uri } : {}),
       monitorFail: p.monitorFail,
       httpRequestRules: p.httpRequestRules,
+      httpResponseRules: p.httpResponseRules,
       ...(p.captureCookie ? { captureCookie: p.captureCookie } : {}),
       captureRequestHeaders: p.captureRequestHeaders,
       captureResponseHeaders: p.captureResponseHeaders,

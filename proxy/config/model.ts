@@ -322,6 +322,31 @@ export type HttpRequestRule =
   | HttpRedirectRule
   | HttpReturnRule;
 
+/** `http-response ACTION ...`: rules run on the server's response head, backend's first. */
+export type HttpResponseRule =
+  | {
+      readonly action: "set-header" | "add-header";
+      readonly name: string;
+      readonly value: string;
+      readonly cond?: Condition;
+      readonly loc: SourceLoc;
+    }
+  | {
+      readonly action: "del-header";
+      readonly name: string;
+      readonly cond?: Condition;
+      readonly loc: SourceLoc;
+    }
+  | { readonly action: "deny"; readonly status: number; readonly cond?: Condition; readonly loc: SourceLoc }
+  | { readonly action: "allow"; readonly cond?: Condition; readonly loc: SourceLoc }
+  | {
+      readonly action: "set-status";
+      readonly status: number;
+      readonly reason?: string;
+      readonly cond?: Condition;
+      readonly loc: SourceLoc;
+    };
+
 /** `http-request redirect location|prefix|scheme VALUE [code N] [options]`. */
 export interface HttpRedirectRule {
   readonly action: "redirect";
@@ -385,6 +410,7 @@ export interface ProxyModel {
   readonly monitorUri?: string;
   readonly monitorFail: readonly Condition[];
   readonly httpRequestRules: readonly HttpRequestRule[];
+  readonly httpResponseRules: readonly HttpResponseRule[];
   readonly captureCookie?: { readonly name: string; readonly len: number };
   readonly captureRequestHeaders: readonly { readonly name: string; readonly len: number }[];
   readonly captureResponseHeaders: readonly { readonly name: string; readonly len: number }[];

@@ -7,10 +7,16 @@
 
 import { PREDEFINED_ACLS } from "../config/acl.js";
 import type { AclDef, AclExpr, Condition, IntPattern, Network } from "../config/model.js";
+import type { Headers, ResponseHead } from "./h1.js";
 import type { RequestInfo } from "./plan.js";
 
 export interface AclContext {
   readonly req: RequestInfo;
+  /**
+   * The server's response head, in `http-response` rules. Request fetches find nothing then
+   * (HAProxy's "incompatible" keywords never match there), response fetches nothing before.
+   */
+  readonly res?: ResponseHead;
   /** Usable servers of a backend by name (nbsrv); undefined name = the current backend. */
   nbsrv(backend: string | undefined): number;
 }
@@ -21,7 +27,10 @@ type Sample = string | number | boolean;
 type Fetch = (ctx: AclContext) => Sample[] | undefined;
 
 function headerValues(req: RequestInfo, name: string, split: boolean): string[] {
-  const h = req.head.headers;
+  return valuesOf(req.head.headers, name, split);
+}
+
+function valuesOf(h: Headers, name: string, split: boolean): string[] {
   const out: string[] = [];
   for (let i = 0; i < h.names.length; i++) {
     if (h.names[i] !== name) continue;
@@ -120,6 +129,49 @@ const FETCHERS: Record<string, (args: readonly string[]) => Fetch> = {
 FETCHERS["req.hdr"] = FETCHERS.hdr!;
 FETCHERS["req.cook"] = FETCHERS.cook!;
 FETCHERS.urlp = FETCHERS.url_param!;
+
+/** Fetches that read the connection or the node, usable on both sides. */
+const ANY_PHASE = new Set([
+  "src",
+  "src_port",
+  "dst",
+  "dst_port",
+  "nbsrv",
+  "always_true",
+  "always_false",
+  "wait_end",
+]);
+
+/** Response fetches: found only in `http-response` rules. */
+const RESPONSE_FETCHERS: Record<string, (args: readonly string[]) => Fetch> = {
+  status: () => (c) => [c.res!.status],
+  "res.hdr": (a) => {
+    const name = a[0]?.toLowerCase();
+    if (name === undefined) return (c) => c.res!.headers.values.slice();
+    return (c) => pickOcc(valuesOf(c.res!.headers, name, true), a[1]);
+  },
+  "res.hdr_cnt": (a) => {
+    const name = a[0]?.toLowerCase();
+    return (c) => [
+      name === undefined ? c.res!.headers.names.length : valuesOf(c.res!.headers, name, true).length,
+    ];
+  },
+  "res.ver": () => (c) => [c.res!.version === 10 ? "1.0" : "1.1"],
+};
+RESPONSE_FETCHERS.shdr = RESPONSE_FETCHERS["res.hdr"]!;
+
+/** A fetch that finds nothing outside its phase (request fetches in response rules, ...). */
+function phased(name: string, args: readonly string[]): Fetch | undefined {
+  const res = RESPONSE_FETCHERS[name];
+  if (res !== undefined) {
+    const f = res(args);
+    return (c) => (c.res === undefined ? undefined : f(c));
+  }
+  const make = FETCHERS[name];
+  if (make === undefined) return undefined;
+  const f = make(args);
+  return ANY_PHASE.has(name) ? f : (c) => (c.res === undefined ? f(c) : undefined);
+}
 
 // ---- matching ------------------------------------------------------------------------------
 
@@ -250,9 +302,8 @@ function matcher(e: AclExpr): (s: Sample) => boolean {
 }
 
 export function compileExpr(e: AclExpr): Predicate {
-  const make = FETCHERS[e.fetch];
-  if (make === undefined) throw new Error(`fetch '${e.fetch}' has no runtime implementation`);
-  const fetch = make(e.args);
+  const fetch = phased(e.fetch, e.args);
+  if (fetch === undefined) throw new Error(`fetch '${e.fetch}' has no runtime implementation`);
   const match = matcher(e);
   if (e.match === "found") return (c) => (fetch(c)?.length ?? 0) > 0;
   return (c) => {

@@ -178,6 +178,8 @@ export class Exchange implements UpstreamOwner {
   // response side
   private resBuf: Buffer | null = null;
   private res: ResponseHead | undefined;
+  /** Log bytes of a server response head dropped by `http-response deny`. */
+  private droppedBytes = 0;
   /** The server whose valid response head this exchange relays. */
   private answeredBy: ServerPlan | null = null;
   /** A local answer waiting for the request body (a stats admin POST). */
@@ -803,6 +805,11 @@ export class Exchange implements UpstreamOwner {
     if (this.conn.fe.capturesResponse) {
       this.capturedResponse = { names: res.headers.names.slice(), values: res.headers.values.slice() };
     }
+    const denied = this.conn.fe.respond(this.info, res, this.be!);
+    if (denied !== null) {
+      this.denyResponse(res, denied, firstDone);
+      return;
+    }
     this.serverCookie = this.be!.rewriteResponse(this.info, res, this.server!, this.choice!);
     const tokens = connectionTokens(res.headers, this.connInfo, true);
     filterTe(res.headers);
@@ -1083,7 +1090,7 @@ export class Exchange implements UpstreamOwner {
     const keep = wantKeep && !reply.closes;
     const bytes = reply.bytes;
     this.resBytes = bytes.length;
-    this.logBytes = htxSizeOfRaw(bytes);
+    this.logBytes = htxSizeOfRaw(bytes) + this.droppedBytes;
     this.conn.socket.write(bytes);
     this.countResponse(status);
     this.log(status, `${who}${phase}${this.clientCookie}${this.serverCookie}`);
@@ -1194,6 +1201,26 @@ export class Exchange implements UpstreamOwner {
     if (this.be) this.countBackendResponse(status);
     // A server's own columns count its answers only, not the proxy's 502/504 for it.
     if (this.answeredBy !== null) countStatus(this.answeredBy.rt.counters, status);
+  }
+
+  /**
+   * An `http-response deny`: the server's answer is dropped (its connection with it) and the
+   * client gets the proxy's page for `status`, logged as PH with no response time. The
+   * server's own status still counts on its row, as HAProxy counts it before its rules.
+   */
+  private denyResponse(res: ResponseHead, status: number, bodyDone: boolean): void {
+    const s = this.server!;
+    countStatus(s.rt.counters, res.status);
+    this.answeredBy = null;
+    for (const c of [this.conn.fe.rt.counters, this.be!.rt.counters, s.rt.counters]) c.dresp++;
+    // HAProxy's byte count keeps what it had parsed of the dropped response (the head, the
+    // body bytes that came with it, a chunked end's marker) next to the page it sends.
+    const body = this.resDecoder?.bytes ?? 0;
+    this.droppedBytes = this.logBytes + body + (bodyDone && this.resFraming === "chunked" ? 1 : 0);
+    this.res = undefined;
+    this.resDecoder = null;
+    this.trs = -1;
+    this.fail(status, "P", Phase.Headers, `response ${res.status} denied by an http-response rule`);
   }
 
   /** The backend's req_tot and hrsp columns, counted together as HAProxy counts them. */

@@ -186,6 +186,11 @@ export interface FrontendPlan {
   intercept(req: RequestInfo): LocalResponse | null;
   /** After use_backend: what the backend answers itself (its stats page). */
   interceptBackend(req: RequestInfo, backend: BackendPlan): LocalResponse | null;
+  /**
+   * Runs the `http-response` rules (the backend's, then the frontend's) on a server's
+   * response head, rewriting it in place. Returns the status to deny it with, or null.
+   */
+  respond(req: RequestInfo, res: ResponseHead, backend: BackendPlan): number | null;
   /** use_backend / default_backend. */
   route(req: RequestInfo): BackendPlan | undefined;
   /** An error response (HAProxy's built-in page or `errorfile`). */

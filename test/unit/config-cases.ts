@@ -554,6 +554,51 @@ export const CASES: Record<string, Cases> = {
       { section: "frontend", lines: "http-request deny if", error: "missing condition after 'if'" },
     ],
   },
+  "http-response": {
+    ok: [
+      {
+        section: "backend",
+        lines:
+          'http-response set-header X-A b\nhttp-response add-header X-A c if { status 200 }\nhttp-response del-header Server unless { res.hdr(x-keep) yes }\nhttp-response deny deny_status 403 if { shdr_beg(x-secret) y }\nhttp-response allow if { src 10.0.0.0/8 }\nhttp-response set-status 299 reason "All Good"\nhttp-response deny',
+        check: (_m, p) =>
+          expect(
+            p.httpResponseRules.map((r) => [
+              r.action,
+              "status" in r ? r.status : "name" in r ? r.name : undefined,
+              r.cond?.polarity,
+            ]),
+          ).toEqual([
+            ["set-header", "X-A", undefined],
+            ["add-header", "X-A", "if"],
+            ["del-header", "Server", "unless"],
+            ["deny", 403, "if"],
+            ["allow", undefined, "if"],
+            ["set-status", 299, undefined],
+            ["deny", 502, undefined],
+          ]),
+      },
+    ],
+    bad: [
+      {
+        section: "frontend",
+        lines: "http-response redirect location /x",
+        error: "action 'redirect' is not supported yet",
+      },
+      { section: "frontend", lines: "http-response", error: "expects an action" },
+      { section: "frontend", lines: "http-response set-status abc", error: "'abc'" },
+      {
+        section: "frontend",
+        lines: "http-response set-status 200 because x",
+        error: "unexpected 'because x'",
+      },
+      { section: "frontend", lines: "http-response deny deny_status", error: "expects a status code" },
+      {
+        section: "frontend",
+        lines: "http-response set-header X-A %[res.hdr(a)]",
+        error: "log-format expressions in header values ('%[res.hdr(a)]') are not supported yet",
+      },
+    ],
+  },
   "capture cookie": {
     ok: [
       {

@@ -59,6 +59,7 @@ export function proxyModel(
     useBackends: [],
     monitorFail: [],
     httpRequestRules: [],
+    httpResponseRules: [],
     captureRequestHeaders: [],
     captureResponseHeaders: [],
     balance: { algo: "roundrobin" },

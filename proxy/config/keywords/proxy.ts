@@ -1,6 +1,6 @@
 /** Rows of the proxy sections (defaults, frontend, listen, backend): routing and basics. */
 import { addNamedAcl } from "../acl.js";
-import type { Bind, Condition, HttpRedirectRule, HttpRequestRule } from "../model.js";
+import type { Bind, Condition, HttpRedirectRule, HttpRequestRule, HttpResponseRule } from "../model.js";
 import { parseHostPort, parseNetwork } from "../net.js";
 import {
   BACKS,
@@ -309,6 +309,60 @@ const HTTP_REQUEST_ACTIONS: ReadonlyMap<string, ActionParser> = new Map<string, 
 
 export const HTTP_REQUEST_ACTION_NAMES: readonly string[] = [...HTTP_REQUEST_ACTIONS.keys()];
 
+type ResponseActionParser = (
+  ctx: KwCtx,
+  args: readonly string[],
+  cond: Condition | undefined,
+) => HttpResponseRule;
+
+/** The header actions read the same way on both sides. */
+const sameAsRequest = (name: "set-header" | "add-header" | "del-header" | "allow"): ResponseActionParser => {
+  const parse = HTTP_REQUEST_ACTIONS.get(name)!;
+  return (ctx, args, cond) => parse(ctx, args, cond) as HttpResponseRule;
+};
+
+/** `http-response ACTION ...`: the actions fulcrum implements. */
+const HTTP_RESPONSE_ACTIONS: ReadonlyMap<string, ResponseActionParser> = new Map<
+  string,
+  ResponseActionParser
+>([
+  [
+    "deny",
+    (ctx, args, cond) => {
+      // A denied response is replaced by the proxy's 502 page unless deny_status says otherwise.
+      let status = 502;
+      for (let i = 0; i < args.length; i++) {
+        if (args[i] === "deny_status") status = int(ctx, args[++i], 200, 599, "a status code");
+        else fail(ctx, `deny option '${args[i]}' is not supported yet`, "supported: deny_status <code>");
+      }
+      return withCond({ action: "deny" as const, status, loc: ctx.loc }, cond);
+    },
+  ],
+  ["allow", sameAsRequest("allow")],
+  ["set-header", sameAsRequest("set-header")],
+  ["add-header", sameAsRequest("add-header")],
+  ["del-header", sameAsRequest("del-header")],
+  [
+    "set-status",
+    (ctx, args, cond) => {
+      const status = int(ctx, args[0], 100, 999, "a status code");
+      let reason: string | undefined;
+      if (args.length > 1) {
+        if (args[1] !== "reason" || args[2] === undefined || args.length > 3) {
+          fail(ctx, `unexpected '${args.slice(1).join(" ")}'`, "usage: set-status <status> [reason <str>]");
+        }
+        reason = args[2];
+      }
+      return withCond(
+        { action: "set-status" as const, status, ...(reason !== undefined ? { reason } : {}), loc: ctx.loc },
+        cond,
+      );
+    },
+  ],
+]);
+
+export const HTTP_RESPONSE_ACTION_NAMES: readonly string[] = [...HTTP_RESPONSE_ACTIONS.keys()];
+
 function capture(kind: "request" | "response"): KeywordRow["parse"] {
   return (ctx, args) => {
     exactly(ctx, args, 3, `capture ${kind} header <name> len <length>`);
@@ -417,6 +471,25 @@ export const PROXY_ROWS: readonly KeywordRow[] = [
       }
       const [head, condWords] = splitCondition(args.slice(1));
       ctx.proxy.httpRequestRules.push(parser(ctx, head, optionalCondition(ctx, condWords)));
+    },
+  },
+  {
+    name: "http-response",
+    sections: NAMED_PROXIES,
+    args: "deny [deny_status <code>]|allow|set-header <name> <fmt>|add-header <name> <fmt>|del-header <name>|set-status <code> [reason <str>] [if|unless <condition>]",
+    doc: "response rules evaluated in order on the server's response head, the backend's before the frontend's; conditions read the response (`status`, `res.hdr`) and the connection (`src` ...)",
+    parse: (ctx, args) => {
+      const action = args[0];
+      const parser = action === undefined ? undefined : HTTP_RESPONSE_ACTIONS.get(action);
+      if (!parser) {
+        fail(
+          ctx,
+          action === undefined ? "expects an action" : `action '${action}' is not supported yet`,
+          `supported actions: ${HTTP_RESPONSE_ACTION_NAMES.join(", ")}`,
+        );
+      }
+      const [head, condWords] = splitCondition(args.slice(1));
+      ctx.proxy.httpResponseRules.push(parser(ctx, head, optionalCondition(ctx, condWords)));
     },
   },
   {
