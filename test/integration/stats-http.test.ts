@@ -298,7 +298,14 @@ describe.skipIf(!HAVE_HAPROXY)("stats page and monitor-uri side by side with hap
   });
 
   it("shows each server's row with its check result, legends, and the version unless hidden", async () => {
-    const page = await raw(fu.ports.fe, get("/haproxy-stats", [close, `authorization: ${AUTH}`]));
+    // The first checks of both servers must be in (a loaded machine may run them late).
+    const page = await waitFor(
+      async () => {
+        const p = await raw(fu.ports.fe, get("/haproxy-stats", [close, `authorization: ${AUTH}`]));
+        return /L7OK\/200 in \d+ms/.test(p) && /L4CON in \d+ms/.test(p) ? p : undefined;
+      },
+      { what: "both check results on the stats page", interval: 50 },
+    );
     for (const row of ["Frontend", "Backend", ">s1<", ">d<"]) expect(page).toContain(row);
     expect(page).toMatch(/L7OK\/200 in \d+ms/);
     expect(page).toMatch(/L4CON in \d+ms/);
