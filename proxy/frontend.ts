@@ -134,19 +134,15 @@ export class FrontendImpl implements FrontendPlan {
       case "allow":
         return { pred, stop: true, run: () => null };
       case "set-header":
-      case "add-header": {
+      case "add-header":
+      case "del-header": {
         // Rules rewrite the request in place, so later rules and use_backend see the change.
-        const name = r.name.toLowerCase();
-        const value = r.value;
-        const replace = r.action === "set-header";
+        const edit = headerEdit(r);
         return {
           pred,
           stop: false,
           run: (req) => {
-            const h = req.head.headers;
-            if (replace) removeAll(h, name);
-            h.names.push(name);
-            h.values.push(value);
+            edit(req.head.headers);
             return null;
           },
         };
@@ -164,17 +160,6 @@ export class FrontendImpl implements FrontendPlan {
         const render = compileReturn(r);
         const status = r.status;
         return { pred, stop: false, run: () => ({ status, bytes: EMPTY, keepAlive: true, render }) };
-      }
-      case "del-header": {
-        const name = r.name.toLowerCase();
-        return {
-          pred,
-          stop: false,
-          run: (req) => {
-            removeAll(req.head.headers, name);
-            return null;
-          },
-        };
       }
     }
   }
@@ -423,28 +408,14 @@ function compileResponseRule(
       return { pred, stop: false, run: () => status };
     }
     case "set-header":
-    case "add-header": {
-      const name = r.name.toLowerCase();
-      const value = r.value;
-      const replace = r.action === "set-header";
-      return {
-        pred,
-        stop: false,
-        run: (res) => {
-          if (replace) removeAll(res.headers, name);
-          res.headers.names.push(name);
-          res.headers.values.push(value);
-          return null;
-        },
-      };
-    }
+    case "add-header":
     case "del-header": {
-      const name = r.name.toLowerCase();
+      const edit = headerEdit(r);
       return {
         pred,
         stop: false,
         run: (res) => {
-          removeAll(res.headers, name);
+          edit(res.headers);
           return null;
         },
       };
@@ -465,6 +436,26 @@ function compileResponseRule(
       };
     }
   }
+}
+
+/** The edit of a set-header, add-header or del-header rule, the same on either side. */
+function headerEdit(
+  r:
+    | { readonly action: "set-header" | "add-header"; readonly name: string; readonly value: string }
+    | {
+        readonly action: "del-header";
+        readonly name: string;
+      },
+): (h: { names: string[]; values: string[] }) => void {
+  const name = r.name.toLowerCase();
+  if (r.action === "del-header") return (h) => removeAll(h, name);
+  const value = r.value;
+  const replace = r.action === "set-header";
+  return (h) => {
+    if (replace) removeAll(h, name);
+    h.names.push(name);
+    h.values.push(value);
+  };
 }
 
 function removeAll(h: { names: string[]; values: string[] }, name: string): void {

@@ -297,6 +297,24 @@ export interface UseBackend {
   readonly loc: SourceLoc;
 }
 
+/** The rules both sides share: header edits, deny (with its status) and allow. */
+export type CommonHttpRule =
+  | {
+      readonly action: "set-header" | "add-header";
+      readonly name: string;
+      readonly value: string;
+      readonly cond?: Condition;
+      readonly loc: SourceLoc;
+    }
+  | {
+      readonly action: "del-header";
+      readonly name: string;
+      readonly cond?: Condition;
+      readonly loc: SourceLoc;
+    }
+  | { readonly action: "deny"; readonly status: number; readonly cond?: Condition; readonly loc: SourceLoc }
+  | { readonly action: "allow"; readonly cond?: Condition; readonly loc: SourceLoc };
+
 export type HttpRequestRule =
   | {
       readonly action: "use-service";
@@ -304,41 +322,13 @@ export type HttpRequestRule =
       readonly cond?: Condition;
       readonly loc: SourceLoc;
     }
-  | { readonly action: "deny"; readonly status: number; readonly cond?: Condition; readonly loc: SourceLoc }
-  | { readonly action: "allow"; readonly cond?: Condition; readonly loc: SourceLoc }
-  | {
-      readonly action: "set-header" | "add-header";
-      readonly name: string;
-      readonly value: string;
-      readonly cond?: Condition;
-      readonly loc: SourceLoc;
-    }
-  | {
-      readonly action: "del-header";
-      readonly name: string;
-      readonly cond?: Condition;
-      readonly loc: SourceLoc;
-    }
+  | CommonHttpRule
   | HttpRedirectRule
   | HttpReturnRule;
 
 /** `http-response ACTION ...`: rules run on the server's response head, backend's first. */
 export type HttpResponseRule =
-  | {
-      readonly action: "set-header" | "add-header";
-      readonly name: string;
-      readonly value: string;
-      readonly cond?: Condition;
-      readonly loc: SourceLoc;
-    }
-  | {
-      readonly action: "del-header";
-      readonly name: string;
-      readonly cond?: Condition;
-      readonly loc: SourceLoc;
-    }
-  | { readonly action: "deny"; readonly status: number; readonly cond?: Condition; readonly loc: SourceLoc }
-  | { readonly action: "allow"; readonly cond?: Condition; readonly loc: SourceLoc }
+  | CommonHttpRule
   | {
       readonly action: "set-status";
       readonly status: number;
