@@ -15,7 +15,7 @@ import { FrontendImpl } from "./frontend.js";
 import { ClientConnection } from "./http/client.js";
 import type { NodeContext } from "./http/plan.js";
 import { NodeOutput } from "./output.js";
-import type { AdminState, ServerRuntime } from "./state.js";
+import { type AdminState, newProcessCounters, type ServerRuntime } from "./state.js";
 import { TcpSession } from "./tcp/session.js";
 
 export interface NodeOptions {
@@ -65,6 +65,7 @@ export class ProxyNode {
       stopping: false,
       now,
       clients: new Set(),
+      process: newProcessCounters(),
       connectionClosed: () => {
         if (this.held.length > 0) this.admitHeld();
       },

@@ -3,6 +3,9 @@
  * line formatter per proxy), error pages (errorfiles prepared once per proxy), the monitor
  * page, the stats page and CSV. The request path reaches these through FrontendPlan.
  */
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { type EventLoopUtilization, performance } from "node:perf_hooks";
 import type { LogTarget, ProxyModel } from "./config/model.js";
 import { plainIp } from "./http/client.js";
 import type { ExchangeLog, LocalResponse, RequestInfo } from "./http/plan.js";
@@ -11,8 +14,9 @@ import { formatConnectLog, formatTcpLog, httpLogFormatter } from "./log/httplog.
 import { LOG_LEVEL, LogHub, type LogSender } from "./log/syslog.js";
 import type { ProxyNode } from "./node.js";
 import { rateRead } from "./state.js";
+import type { ProcessFigures } from "./stats/info.js";
 import { type AdminApply, serialiseStatsReply, statsResponse } from "./stats/page.js";
-import { type ProcessFigures, prometheusText } from "./stats/prometheus.js";
+import { prometheusText } from "./stats/prometheus.js";
 import { fullconnTable, type HaStatus, type StatsSnapshot } from "./stats/snapshot.js";
 import { VERSION } from "./version.js";
 
@@ -189,36 +193,65 @@ export class NodeOutput {
   }
 }
 
-/** Process-wide figures, summed over the frontends: `show info` and the exporter read them. */
-export function processFigures(node: ProxyNode): ProcessFigures & { sessRate: number; maxSessRate: number } {
-  const now = node.ctx.now();
-  let connectionsTotal = 0;
-  let requestsTotal = 0;
-  let sessRate = 0;
-  let maxSessRate = 0;
-  let bytesOut = 0;
-  for (const f of node.frontends) {
-    const c = f.rt.counters;
-    connectionsTotal += c.stot;
-    requestsTotal += c.reqTot;
-    sessRate += rateRead(c.sessRate, now);
-    maxSessRate = Math.max(maxSessRate, c.rateMax);
-    bytesOut += c.bytesOut;
+/** The event loop's counts at the last reading, per node: Idle_pct covers the time since. */
+const lastLoop = new WeakMap<ProxyNode, EventLoopUtilization>();
+
+/** The soft limit on open files, read once (the process never changes it): 0 where unknown. */
+let fdLimit: number | undefined;
+
+function openFilesLimit(): number {
+  if (fdLimit === undefined) {
+    try {
+      const line = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "latin1"));
+      fdLimit = line ? Number(line[1]) : 0;
+    } catch {
+      fdLimit = 0;
+    }
   }
+  return fdLimit;
+}
+
+/** Process-wide figures: `show info` and the exporter read them (stats/info.ts). */
+export function processFigures(node: ProxyNode): ProcessFigures {
+  const now = node.ctx.now();
+  const p = node.ctx.process;
+  let bytesOut = 0;
+  for (const f of node.frontends) bytesOut += f.rt.counters.bytesOut;
+  const mem = process.memoryUsage();
+  const loop = performance.eventLoopUtilization();
+  const prev = lastLoop.get(node);
+  lastLoop.set(node, loop);
+  // The first reading covers the time since the loop started.
+  const busy =
+    prev === undefined ? loop.utilization : performance.eventLoopUtilization(loop, prev).utilization;
+  const listeners =
+    (node.isBound ? node.model.proxies.reduce((n, px) => n + px.binds.length, 0) : 0) + p.cliListeners;
   return {
+    version: VERSION,
+    pid: node.pid,
     uptimeSec: Math.floor((now - node.startedAt) / 1000),
     startTimeSec: Math.floor(node.startedAt / 1000),
+    fdLimit: openFilesLimit(),
+    // V8's heap holds the objects, Buffers (sockets' data) live outside it.
+    poolAllocBytes: mem.heapTotal + mem.external,
+    poolUsedBytes: mem.heapUsed + mem.external,
     maxconn: node.model.global.maxconn,
     currentConnections: node.ctx.actconn,
-    connectionsTotal,
-    requestsTotal,
+    connectionsTotal: p.cumConns,
+    requestsTotal: p.cumReq,
+    connRate: rateRead(p.connRate, now),
+    connRateMax: p.connRateMax,
+    sessRate: rateRead(p.sessRate, now),
+    sessRateMax: p.sessRateMax,
+    tasks: process.getActiveResourcesInfo().length,
+    idlePct: Math.round(100 * (1 - busy)),
+    hostname: hostname(),
     stopping: node.ctx.stopping,
-    listeners: node.isBound ? node.model.proxies.reduce((n, p) => n + p.binds.length, 0) : 0,
+    // As HAProxy's jobs: every listener, client connection and runtime API session.
+    jobs: listeners + node.ctx.actconn + p.cliConns,
+    listeners,
     droppedLogs: node.out.hub.counters.dropped,
     bytesOut,
-    version: VERSION,
-    sessRate,
-    maxSessRate,
   };
 }
 

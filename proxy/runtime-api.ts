@@ -29,6 +29,8 @@ import { processFigures } from "./output.js";
 import { SERVER_STATE_HEADER, SERVER_STATE_VERSION, serverStateLine } from "./server-state.js";
 import { type AdminState, type Counters, newCounters, type ServerRuntime } from "./state.js";
 import { CSV_HEADER, csvCell, type RowKind, type RowOptions, type StatsRow, statsRows } from "./stats/csv.js";
+import { infoText } from "./stats/info.js";
+import { countCliConnection } from "./stats/meter.js";
 import type { HaStatus } from "./stats/snapshot.js";
 import { VERSION } from "./version.js";
 
@@ -179,12 +181,19 @@ export class RuntimeApi {
       server.on("error", () => undefined);
       if (s.mode !== undefined) chmodSync(s.path, s.mode);
       this.servers.push({ server, path: s.path, ino: statSync(s.path).ino });
+      this.node.ctx.process.cliListeners++;
     }
   }
 
   private serve(sock: Socket, level: RuntimeLevel): void {
+    const counts = this.node.ctx.process;
+    countCliConnection(counts);
+    counts.cliConns++;
     this.clients.add(sock);
-    sock.on("close", () => this.clients.delete(sock));
+    sock.on("close", () => {
+      this.clients.delete(sock);
+      counts.cliConns--;
+    });
     sock.on("error", () => sock.destroy());
     sock.setTimeout(IDLE_MS, () => sock.destroy());
     let buf = "";
@@ -230,6 +239,7 @@ export class RuntimeApi {
         return new Promise<void>((res) => server.close(() => res()));
       }),
     );
+    this.node.ctx.process.cliListeners -= this.servers.length;
     this.servers.length = 0;
   }
 }
@@ -493,6 +503,9 @@ function clearCounters(args: readonly string[], node: ProxyNode, session: Sessio
   const all = args[0] === "all";
   if (all && session.level !== "admin") return "Permission denied\n";
   const clear = all ? clearAll : clearMax;
+  // Either form resets the process's maxima too (MaxConnRate, MaxSessRate), not its totals.
+  node.ctx.process.connRateMax = 0;
+  node.ctx.process.sessRateMax = 0;
   for (const fe of node.frontends) clear(fe.rt.counters);
   for (const be of node.backends.values()) {
     clear(be.rt.counters);
@@ -511,42 +524,9 @@ function clearCounters(args: readonly string[], node: ProxyNode, session: Sessio
 
 // ---- show info, show ha -------------------------------------------------------------------
 
-function uptime(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d}d ${h}h${pad(m)}m${pad(s % 60)}s`;
-}
-
-/** `show info`: HAProxy's field names, with the values this node has. */
+/** `show info`: HAProxy's fields, in its order, with the values this node has (stats/info.ts). */
 function showInfo(node: ProxyNode): string {
-  const now = node.ctx.now();
-  const p = processFigures(node);
-  const rows: [string, string | number][] = [
-    ["Name", "fulcrum"],
-    ["Version", VERSION],
-    ["Nbthread", 1],
-    ["Nbproc", 1],
-    ["Process_num", 1],
-    ["Pid", node.pid],
-    ["Uptime", uptime(now - node.startedAt)],
-    ["Uptime_sec", p.uptimeSec],
-    ["Maxconn", p.maxconn],
-    ["Hard_maxconn", p.maxconn],
-    ["CurrConns", p.currentConnections],
-    ["CumConns", p.connectionsTotal],
-    ["CumReq", p.requestsTotal],
-    ["SessRate", p.sessRate],
-    ["MaxSessRate", p.maxSessRate],
-    ["Stopping", p.stopping ? 1 : 0],
-    ["Listeners", p.listeners],
-    ["DroppedLogs", p.droppedLogs],
-    ["TotalBytesOut", p.bytesOut],
-    ["Start_time_sec", p.startTimeSec],
-  ];
-  return `${rows.map(([k, v]) => `${k}: ${v}`).join("\n")}\n`;
+  return infoText(processFigures(node));
 }
 
 /** `show ha` before the HA layer adds its own: the stats page's HA block, as lines. */

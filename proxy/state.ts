@@ -66,15 +66,21 @@ export interface Counters {
   reuse: number;
 }
 
-/** A per-second event counter: `curr` for the running second, `prev` for the last whole one. */
+/**
+ * A per-second event counter as HAProxy's freq_ctr: `curr` counts the running period (1 s from
+ * `tick`), `prev` the one before it. Periods follow the first event after an idle spell, not the
+ * wall clock's seconds: `tick` moves on by whole periods while events keep coming, and restarts at
+ * the next event once two periods went by without one.
+ */
 export interface RateMeter {
-  second: number;
+  /** Start of the running period (ms); -Infinity before the first event. */
+  tick: number;
   curr: number;
   prev: number;
 }
 
 export function newRateMeter(): RateMeter {
-  return { second: 0, curr: 0, prev: 0 };
+  return { tick: Number.NEGATIVE_INFINITY, curr: 0, prev: 0 };
 }
 
 export function newCounters(): Counters {
@@ -117,30 +123,83 @@ export function newCounters(): Counters {
   };
 }
 
-/** Adds one event to a rate meter at time `nowMs`; returns the rate of the current second. */
+const RATE_PERIOD_MS = 1000;
+
+/**
+ * Adds one event to a rate meter at time `nowMs`; returns the running period's count, which
+ * HAProxy's maxima (`rate_max`, `MaxSessRate`) take at that moment. The maxima are thus no bound
+ * on `rateRead`, which adds a share of the previous period: haproxy reports a rate of 5 with a
+ * maximum of 3 after 3 events in each of two periods, and so does fulcrum.
+ */
 export function rateAdd(m: RateMeter, nowMs: number): number {
-  const sec = Math.floor(nowMs / 1000);
-  if (sec !== m.second) {
-    m.prev = sec === m.second + 1 ? m.curr : 0;
+  if (nowMs - m.tick >= RATE_PERIOD_MS) {
+    m.prev = m.curr;
     m.curr = 0;
-    m.second = sec;
+    m.tick += RATE_PERIOD_MS;
+    if (nowMs - m.tick >= RATE_PERIOD_MS) {
+      // Two periods or more without an event: the count restarts now. HAProxy keeps the low
+      // bit of its tick as a lock, so a period starts on an even millisecond.
+      m.prev = 0;
+      m.tick = nowMs - (nowMs % 2);
+    }
   }
   m.curr++;
   return m.curr;
 }
 
-/** Events per second as HAProxy reports them (the last complete second, smoothed by the current one). */
+/**
+ * Events per second as HAProxy reads them (read_freq_ctr): the running period's count plus the
+ * previous period's, weighted by the part of the running one still to come, rounded down. Past
+ * the running period, what it counted becomes the previous one. A previous count of 0 or 1 with
+ * nothing since reads whole (HAProxy's guard against a rate flapping between 0 and 1 while
+ * events come less than once a second): one event reads 1 for two seconds.
+ */
 export function rateRead(m: RateMeter, nowMs: number): number {
-  const sec = Math.floor(nowMs / 1000);
-  if (sec === m.second) {
-    const frac = (nowMs % 1000) / 1000;
-    return Math.round(m.prev * (1 - frac) + m.curr);
+  let remain = m.tick + RATE_PERIOD_MS - nowMs;
+  let curr = m.curr;
+  let past = m.prev;
+  if (remain < 0) {
+    remain += RATE_PERIOD_MS;
+    past = remain >= 0 ? curr : 0;
+    curr = 0;
   }
-  if (sec === m.second + 1) {
-    const frac = (nowMs % 1000) / 1000;
-    return Math.round(m.curr * (1 - frac));
-  }
-  return 0;
+  if (curr === 0 && past <= 1) return past;
+  // A wall clock set back (now before the period's start) weighs the previous period whole.
+  return curr + Math.floor((past * Math.min(remain, RATE_PERIOD_MS)) / RATE_PERIOD_MS);
+}
+
+/**
+ * Process-wide counts behind `show info` and the exporter's process metrics, HAProxy's `global`
+ * ones: they count every listener's connections, the runtime API's too for the totals (haproxy
+ * counts its CLI in CumConns and CumReq, not in the rates), and `clear counters all` leaves the
+ * totals alone (it clears the maxima only).
+ */
+export interface ProcessCounters {
+  /** Connections accepted since the start (CumConns). */
+  cumConns: number;
+  /** Streams since the start: HTTP requests, TCP sessions, runtime API connections (CumReq). */
+  cumReq: number;
+  /** Client connections accepted on frontends (ConnRate, SessRate: both count at accept). */
+  connRate: RateMeter;
+  sessRate: RateMeter;
+  connRateMax: number;
+  sessRateMax: number;
+  /** Runtime API sockets listening, and its connections open (Listeners, Jobs). */
+  cliListeners: number;
+  cliConns: number;
+}
+
+export function newProcessCounters(): ProcessCounters {
+  return {
+    cumConns: 0,
+    cumReq: 0,
+    connRate: newRateMeter(),
+    sessRate: newRateMeter(),
+    connRateMax: 0,
+    sessRateMax: 0,
+    cliListeners: 0,
+    cliConns: 0,
+  };
 }
 
 /** Operator-set administrative state (`set server ... state`), shared by an HA pair. */

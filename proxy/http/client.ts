@@ -8,7 +8,7 @@
 import type { Socket } from "node:net";
 import { admitClient, releaseClient } from "../accept.js";
 import { countStatus } from "../state.js";
-import { countRequest } from "../stats/meter.js";
+import { countRequest, countStream } from "../stats/meter.js";
 import { Deadline } from "./deadline.js";
 import { Exchange } from "./exchange.js";
 import { type ParseFailure, parseRequestHead } from "./h1.js";
@@ -214,10 +214,16 @@ export class ClientConnection {
     this.clearTimer();
     this.state = State.Exchange;
     this.served++;
-    countRequest(this.fe.rt.counters, this.node.now());
+    this.countFrontendRequest(this.node.now());
     const ex = new Exchange(this, r.head, this.requestStart, this.node.now());
     this.exchange = ex;
     ex.start(rest);
+  }
+
+  /** A request on the frontend (parsed or not): its req_tot and rate, and one stream for CumReq. */
+  private countFrontendRequest(now: number): void {
+    countRequest(this.fe.rt.counters, now);
+    countStream(this.node.process);
   }
 
   private badRequest(f: ParseFailure): void {
@@ -233,7 +239,7 @@ export class ClientConnection {
     const bytes = this.fe.errorResponse(status);
     const now = this.node.now();
     // HAProxy counts the request that never parsed in req_tot too.
-    countRequest(this.fe.rt.counters, now);
+    this.countFrontendRequest(now);
     this.countStatus(status);
     // HAProxy's parser answers these itself: TR is -1 and no response byte is counted.
     this.fe.log({
@@ -298,9 +304,8 @@ export class ClientConnection {
       }
       if (this.served === 0) {
         // HAProxy counts it as a bad request answered 400, with or without dontlognull.
-        const c = this.fe.rt.counters;
-        c.ereq++;
-        countRequest(c, this.node.now());
+        this.fe.rt.counters.ereq++;
+        this.countFrontendRequest(this.node.now());
         this.countStatus(400);
       }
       if (this.served === 0 && this.fe.logNull) {

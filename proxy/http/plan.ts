@@ -5,7 +5,7 @@
  */
 
 import type { HttpConnMode, ProxyModel } from "../config/model.js";
-import type { BackendRuntime, FrontendRuntime, ServerRuntime } from "../state.js";
+import type { BackendRuntime, FrontendRuntime, ProcessCounters, ServerRuntime } from "../state.js";
 import type { Headers, HeadLimits, RequestHead, ResponseHead } from "./h1.js";
 import type { ReplyOptions } from "./responses.js";
 import type { ServerPool } from "./upstream.js";
@@ -232,4 +232,6 @@ export interface NodeContext {
   connectionClosed?(): void;
   /** Every open client connection, so a stop can close them. */
   readonly clients: Set<{ close(): void; isIdle(): boolean }>;
+  /** Process-wide counts (`show info`). */
+  readonly process: ProcessCounters;
 }

@@ -3,13 +3,37 @@
  * `req_tot`/`req_rate`/`req_rate_max`): one call per event, the per-second meters and their
  * maxima kept together so no caller forgets one. Pure apart from the counters it is given.
  */
-import { type Counters, rateAdd } from "../state.js";
+import { type Counters, type ProcessCounters, rateAdd } from "../state.js";
 
 /** A new session: a connection on a frontend, or a stream assigned to a backend or server. */
 export function countSession(c: Counters, now: number): void {
   c.stot++;
   const r = rateAdd(c.sessRate, now);
   if (r > c.rateMax) c.rateMax = r;
+}
+
+/**
+ * A client connection accepted on a frontend, in the process-wide counts: HAProxy's listener
+ * counts the connection and the session at the same moment, each rate with its own maximum.
+ */
+export function countAccept(p: ProcessCounters, now: number): void {
+  p.cumConns++;
+  p.connRateMax = Math.max(p.connRateMax, rateAdd(p.connRate, now));
+  p.sessRateMax = Math.max(p.sessRateMax, rateAdd(p.sessRate, now));
+}
+
+/** A stream began: an HTTP request on a frontend, a TCP session, a runtime API connection. */
+export function countStream(p: ProcessCounters): void {
+  p.cumReq++;
+}
+
+/**
+ * A runtime API connection: HAProxy's CLI listener counts in CumConns and its one stream in
+ * CumReq, but it is "unlimited" (no maxconn, no rate), so ConnRate and SessRate leave it out.
+ */
+export function countCliConnection(p: ProcessCounters): void {
+  p.cumConns++;
+  p.cumReq++;
 }
 
 /** A new HTTP request (frontend, backend or server). */

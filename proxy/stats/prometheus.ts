@@ -10,22 +10,10 @@
  * Pure: a snapshot in, text out. Order as HAProxy's: metric by metric, each over every object.
  */
 import { columnIndex, type StatsRow, statsRows } from "./csv.js";
+import { INFO_FIELDS, type ProcessFigures } from "./info.js";
 import type { StatsSnapshot } from "./snapshot.js";
 
-/** Process-wide figures (`show info` has the same ones). */
-export interface ProcessFigures {
-  readonly uptimeSec: number;
-  readonly startTimeSec: number;
-  readonly maxconn: number;
-  readonly currentConnections: number;
-  readonly connectionsTotal: number;
-  readonly requestsTotal: number;
-  readonly stopping: boolean;
-  readonly listeners: number;
-  readonly droppedLogs: number;
-  readonly bytesOut: number;
-  readonly version: string;
-}
+export type { ProcessFigures };
 
 type Kind = "frontend" | "backend" | "server";
 type MetricType = "gauge" | "counter";
@@ -395,31 +383,16 @@ function section(out: string[], kind: Kind, metrics: readonly Metric[], all: rea
   }
 }
 
+/** The process metrics: `show info`'s rows that HAProxy's exporter gives a metric, in its order. */
 function processSection(out: string[], p: ProcessFigures): void {
-  const one = (name: string, type: MetricType, help: string, value: number | string) =>
-    out.push(
-      `# HELP haproxy_process_${name} ${help}`,
-      `# TYPE haproxy_process_${name} ${type}`,
-      `haproxy_process_${name} ${value}`,
-    );
-  one("nbthread", "gauge", "Threads serving (fulcrum runs one event loop).", 1);
-  one("nbproc", "gauge", "Worker processes (always 1).", 1);
-  one("relative_process_id", "gauge", "This worker's number (1).", 1);
-  one("uptime_seconds", "gauge", "Seconds since this process started.", p.uptimeSec);
-  one("max_connections", "gauge", "The global maxconn.", p.maxconn);
-  one("current_connections", "gauge", "Client connections open now.", p.currentConnections);
-  one("connections_total", "counter", "Client connections since the start.", p.connectionsTotal);
-  one("requests_total", "counter", "HTTP requests since the start.", p.requestsTotal);
-  one("stopping", "gauge", "1 while the process is stopping.", p.stopping ? 1 : 0);
-  one("listeners", "gauge", "Listening sockets now.", p.listeners);
-  one("dropped_logs_total", "counter", "Log lines dropped since the start.", p.droppedLogs);
-  one("bytes_out_total", "counter", "Bytes sent to clients since the start.", p.bytesOut);
-  out.push(
-    "# HELP haproxy_process_build_info The version that runs.",
-    "# TYPE haproxy_process_build_info gauge",
-    `haproxy_process_build_info{version="${label(p.version)}"} 1`,
-  );
-  one("start_time_seconds", "gauge", "When the process started (Unix time).", p.startTimeSec);
+  for (const f of INFO_FIELDS) {
+    const m = f.metric;
+    if (m === undefined) continue;
+    const name = `haproxy_process_${m.name}`;
+    const v = f.value(p);
+    const sample = m.label !== undefined ? `${name}{${m.label}="${label(String(v))}"} 1` : `${name} ${v}`;
+    out.push(`# HELP ${name} ${m.help}`, `# TYPE ${name} ${m.type}`, sample);
+  }
 }
 
 const HA_ROLES = ["INIT", "BACKUP", "MASTER", "FAULT", "STOPPED"] as const;

@@ -23,7 +23,7 @@ import type {
   RequestInfo,
   ServerPlan,
 } from "../http/plan.js";
-import { countSession, countTimes } from "../stats/meter.js";
+import { countSession, countStream, countTimes } from "../stats/meter.js";
 
 /** Termination state letters (first two of HAProxy's four). */
 type Ending = "--" | "CC" | "CD" | "SD" | "cD" | "sD" | "SC" | "sC" | "sQ" | "CQ" | "PR";
@@ -74,6 +74,8 @@ export class TcpSession {
   ) {
     this.acceptedAt = node.now();
     admitClient(node, fe, this, this.acceptedAt);
+    // A TCP session is one stream for the process's CumReq (an HTTP connection has one per request).
+    countStream(node.process);
     socket.setNoDelay(true);
     this.info = {
       head: EMPTY_HEAD,

@@ -22,6 +22,18 @@ const PROC: ProcessFigures = {
   droppedLogs: 0,
   bytesOut: 1234,
   version: "0.1.0",
+  pid: 4242,
+  fdLimit: 1024,
+  poolAllocBytes: 3 * 1024 * 1024,
+  poolUsedBytes: 2 * 1024 * 1024,
+  connRate: 2,
+  connRateMax: 5,
+  sessRate: 2,
+  sessRateMax: 5,
+  tasks: 12,
+  idlePct: 97,
+  hostname: "lb1",
+  jobs: 3,
 };
 
 function snapshot(name: string): StatsSnapshot {
@@ -60,6 +72,12 @@ describe("prometheus exposition", () => {
     expect(text).toContain("\nhaproxy_process_requests_total 21\n");
     expect(text).toContain("\nhaproxy_process_max_connections 4096\n");
     expect(text).toContain('\nhaproxy_process_build_info{version="0.1.0"} 1\n');
+    // The same rows as `show info` (stats/info.ts): the rates, the fd limit, the memory.
+    expect(text).toContain("\nhaproxy_process_current_connection_rate 2\n");
+    expect(text).toContain("\nhaproxy_process_max_session_rate 5\n");
+    expect(text).toContain("\nhaproxy_process_max_fds 1024\n");
+    expect(text).toContain(`\nhaproxy_process_pool_used_bytes ${2 * 1024 * 1024}\n`);
+    expect(text).toContain("\nhaproxy_process_max_ssl_connections 0\n");
     expect(text).not.toContain("fulcrum_ha_");
   });
 
