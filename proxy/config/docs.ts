@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { DERIVED_SUFFIX, FETCHES, MATCH_DOCS, PREDEFINED_ACL_SOURCES } from "./acl.js";
 import { FULCRUM_FEATURES } from "./cond.js";
 import { DEFAULT_GLOBAL_MAXCONN } from "./finish.js";
+import { CHECK_ROWS } from "./keywords/check.js";
 import { GLOBAL_ROWS } from "./keywords/global.js";
 import { HA_ROWS } from "./keywords/ha.js";
 import { KEYWORDS, type KeywordRow } from "./keywords/index.js";
@@ -65,6 +66,7 @@ export function renderReference(): string {
     ["Proxies: routing, frontends and backends", PROXY_ROWS.filter((r) => !isTimeout(r))],
     ["Proxies: timeouts", PROXY_ROWS.filter(isTimeout)],
     ["Proxies: options", OPTION_ROWS],
+    ["Proxies: health checks", CHECK_ROWS],
     ["Proxies: statistics page", STATS_ROWS],
     ["Proxies: servers", SERVER_ROWS],
     ["Proxies: persistence", PERSIST_ROWS],

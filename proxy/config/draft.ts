@@ -16,6 +16,7 @@ import type {
   HaTakeover,
   HttpCheck,
   HttpCheckExpect,
+  HttpCheckSend,
   HttpRequestRule,
   HttpResponseRule,
   LearnedSessionConfig,
@@ -104,13 +105,16 @@ export interface ProxyOptionsDraft {
   redispatch: boolean;
   abortonclose: boolean;
   httpConnMode: "keep-alive" | "server-close" | "close";
-  httpchk?: HttpCheck & { loc: SourceLoc };
+  /** `inherited`: from defaults; a send rule of this proxy then does not build on it (HAProxy). */
+  httpchk?: HttpCheck & { loc: SourceLoc; inherited?: boolean };
   logasap: boolean;
   dontlogNormal: boolean;
   logSeparateErrors: boolean;
   httpBufferRequest: boolean;
   allbackups: boolean;
   persist: boolean;
+  disableOn404: boolean;
+  logHealthChecks: boolean;
 }
 
 export interface TimeoutsDraft {
@@ -158,6 +162,7 @@ export interface ProxyDraft {
   fullconn?: number;
   /** `inherited`: came from defaults, so this proxy's own rule replaces it. */
   checkExpect?: { expect: HttpCheckExpect; loc: SourceLoc; inherited: boolean };
+  checkSend?: { send: HttpCheckSend; loc: SourceLoc; inherited: boolean };
   options: ProxyOptionsDraft;
   timeouts: TimeoutsDraft;
   logs: LogEntry[];
@@ -200,6 +205,8 @@ export function newProxy(kind: ProxyKind, name: string, loc: SourceLoc): ProxyDr
       httpBufferRequest: false,
       allbackups: false,
       persist: false,
+      disableOn404: false,
+      logHealthChecks: false,
     },
     timeouts: {},
     logs: [],
@@ -222,7 +229,9 @@ export function inheritFrom(defaults: ProxyDraft, kind: ProxyKind, name: string,
   p.retries = defaults.retries;
   if (defaults.fullconn !== undefined) p.fullconn = defaults.fullconn;
   if (defaults.checkExpect) p.checkExpect = { ...defaults.checkExpect, inherited: true };
+  if (defaults.checkSend) p.checkSend = { ...defaults.checkSend, inherited: true };
   p.options = { ...defaults.options };
+  if (defaults.options.httpchk) p.options.httpchk = { ...defaults.options.httpchk, inherited: true };
   p.timeouts = { ...defaults.timeouts };
   p.logs = [...defaults.logs];
   if (defaults.stats) {

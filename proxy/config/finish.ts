@@ -12,6 +12,7 @@ import type {
   GlobalModel,
   HaModel,
   HttpCheck,
+  HttpCheckSend,
   LearnedSessionConfig,
   LogTarget,
   ProxyModel,
@@ -19,6 +20,20 @@ import type {
   StatsConfig,
 } from "./model.js";
 import type { Collector, Drafts } from "./validate.js";
+
+/** `option httpchk` without arguments. */
+const DEFAULT_HTTPCHK: HttpCheck = { method: "OPTIONS", uri: "/", version: "HTTP/1.0", headers: [] };
+
+/** The check request once `http-check send` replaced the parts it gives. */
+function applySend(base: HttpCheck, send: HttpCheckSend): HttpCheck {
+  return {
+    method: send.method ?? base.method,
+    uri: send.uri ?? base.uri,
+    version: send.version ?? base.version,
+    headers: send.headers.length > 0 ? send.headers : base.headers,
+    ...(send.body !== undefined ? { body: send.body } : base.body !== undefined ? { body: base.body } : {}),
+  };
+}
 
 export interface FinishOptions {
   readonly files: readonly string[];
@@ -171,15 +186,22 @@ class Finisher {
 
   private httpCheck(p: ProxyDraft, label: string): HttpCheck | undefined {
     const chk = p.options.httpchk;
-    if (p.checkExpect && !chk) {
+    const rule = p.checkExpect ?? p.checkSend;
+    if (rule && !chk) {
       this.warn(
-        p.checkExpect.loc,
-        `${label} uses 'http-check expect' without 'option httpchk', so the rule is ignored`,
+        rule.loc,
+        `${label} uses http-check rules without 'option httpchk', so the rules are ignored`,
       );
     }
     if (!chk) return undefined;
-    const { loc: _loc, ...base } = chk;
-    return p.checkExpect ? { ...base, expect: p.checkExpect.expect } : base;
+    const { loc: _loc, inherited, ...option } = chk;
+    const send = p.checkSend;
+    // HAProxy builds a send rule on the option's request only when both are in one rule
+    // list: this section's own send starts from the default request if the option came
+    // from defaults.
+    const base = send && !send.inherited && inherited ? DEFAULT_HTTPCHK : option;
+    const request = send ? applySend(base, send.send) : base;
+    return p.checkExpect ? { ...request, expect: p.checkExpect.expect } : request;
   }
 
   private servers(p: ProxyDraft, label: string): void {

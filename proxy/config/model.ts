@@ -111,9 +111,24 @@ export interface HttpCheck {
   readonly uri: string;
   /** e.g. "HTTP/1.0", "HTTP/1.1". */
   readonly version: string;
-  /** Extra header lines when the version string carried them (1.4 style `\r\nHost:\ x`). */
+  /**
+   * Header lines: `http-check send hdr NAME VALUE`, or those the version string carried
+   * (1.4 style `\r\nHost:\ x`) when the send rule gives none.
+   */
   readonly headers: readonly (readonly [string, string])[];
+  /** `http-check send body STRING`. */
+  readonly body?: string;
   readonly expect?: HttpCheckExpect;
+}
+
+/** `http-check send`: each part given replaces that part of `option httpchk`'s request. */
+export interface HttpCheckSend {
+  readonly method?: string;
+  readonly uri?: string;
+  readonly version?: string;
+  /** Replace the option's header lines as a whole when there is at least one. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body?: string;
 }
 
 export interface HttpCheckExpect {
@@ -379,6 +394,10 @@ export interface ProxyOptions {
   readonly httpBufferRequest: boolean;
   readonly allbackups: boolean;
   readonly persist: boolean;
+  /** `http-check disable-on-404`: a 404 puts an UP server in NOLB (no new load-balanced traffic). */
+  readonly disableOn404: boolean;
+  /** `option log-health-checks`: log every change of check status or health. */
+  readonly logHealthChecks: boolean;
 }
 
 /** A frontend, backend or listen section (a listen has both capabilities). */

@@ -5,7 +5,8 @@
  *
  * - `option httpchk HEAD /login HTTP/1.0` sends exactly `HEAD /login HTTP/1.0\r\n\r\n`;
  *   header lines (1.4's `\r\nHost:\ x` in the version, or `http-check send hdr`) follow the
- *   request line with lowercased names; an HTTP/1.1 check ends with `connection: close`.
+ *   request line with lowercased names, then `content-length` (the body's, or 0 for a method
+ *   such as POST that expects one), and an HTTP/1.1 check ends with `connection: close`.
  * - Without `http-check expect`, 2xx and 3xx pass (L7OK); other statuses are L7STS with the
  *   reason phrase as info; a reply that is not a complete HTTP head is L7RSP.
  * - `expect string/rstring` look at the body only (the status is not checked).
@@ -13,12 +14,24 @@
 import type { HttpCheck, HttpCheckExpect } from "../config/model.js";
 import type { CheckOutcome } from "./status.js";
 
-/** The bytes of the check request. */
+/**
+ * Methods HAProxy's HTTP/1 output sends without a body and without `content-length: 0`
+ * (measured on 2.6.12: POST, PUT, PATCH, TRACE, CONNECT and unknown or lowercase methods
+ * get `content-length: 0`).
+ */
+const BODYLESS_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
+
+/**
+ * The bytes of the check request: request line, the header lines (names lowercased), the
+ * body's length, `connection: close` for HTTP/1.1, then the body.
+ */
 export function checkRequest(chk: HttpCheck): Buffer {
   let head = `${chk.method} ${chk.uri} ${chk.version}\r\n`;
   for (const [name, value] of chk.headers) head += `${name.toLowerCase()}: ${value}\r\n`;
+  if (chk.body !== undefined) head += `content-length: ${Buffer.byteLength(chk.body, "latin1")}\r\n`;
+  else if (!BODYLESS_METHODS.has(chk.method)) head += "content-length: 0\r\n";
   if (chk.version.toUpperCase() === "HTTP/1.1") head += "connection: close\r\n";
-  return Buffer.from(`${head}\r\n`, "latin1");
+  return Buffer.from(`${head}\r\n${chk.body ?? ""}`, "latin1");
 }
 
 /** A parsed response head, or why it is not one yet. */

@@ -709,6 +709,135 @@ export const CASES: Record<string, Cases> = {
       },
     ],
   },
+  "http-check send": {
+    ok: [
+      {
+        section: "backend",
+        lines:
+          "option httpchk\nhttp-check send meth GET uri /x ver HTTP/1.1 hdr Host example\nserver s 127.0.0.1:1 check",
+        check: (_m, p) =>
+          expect(p.httpCheck).toEqual({
+            method: "GET",
+            uri: "/x",
+            version: "HTTP/1.1",
+            headers: [["Host", "example"]],
+          }),
+      },
+      {
+        // Each part given replaces the option's; the send's headers replace the version's.
+        section: "backend",
+        lines:
+          "option httpchk POST /a HTTP/1.1\\r\\nHost:\\ old\nhttp-check send hdr X-A b body abc\nserver s 127.0.0.1:1 check",
+        check: (_m, p) =>
+          expect(p.httpCheck).toEqual({
+            method: "POST",
+            uri: "/a",
+            version: "HTTP/1.1",
+            headers: [["X-A", "b"]],
+            body: "abc",
+          }),
+      },
+      {
+        section: "backend",
+        lines: "option httpchk\nhttp-check send\nhttp-check expect status 200\nserver s 127.0.0.1:1 check",
+        check: (_m, p) =>
+          expect(p.httpCheck).toMatchObject({ method: "OPTIONS", uri: "/", expect: { kind: "status" } }),
+      },
+      {
+        // A send of this section drops the expect inherited from defaults (HAProxy 2.6).
+        section: "defaults",
+        lines:
+          "option httpchk\nhttp-check expect status 201\nbackend bx\nhttp-check send uri /x\nserver s 127.0.0.1:1 check",
+        check: (m) =>
+          expect(m.proxies.find((x) => x.name === "bx")?.httpCheck).toEqual({
+            method: "OPTIONS",
+            uri: "/x",
+            version: "HTTP/1.0",
+            headers: [],
+          }),
+      },
+      {
+        // The option from defaults is not the base of this section's send (HAProxy 2.6).
+        section: "defaults",
+        lines: "option httpchk GET /d\nbackend bx\nhttp-check send ver HTTP/1.1\nserver s 127.0.0.1:1 check",
+        check: (m) =>
+          expect(m.proxies.find((x) => x.name === "bx")?.httpCheck).toMatchObject({
+            method: "OPTIONS",
+            uri: "/",
+            version: "HTTP/1.1",
+          }),
+      },
+    ],
+    bad: [
+      {
+        section: "backend",
+        lines: "http-check send uri /a\nhttp-check send uri /b",
+        error: "several 'http-check send' rules (a check sequence) are not supported yet",
+      },
+      {
+        section: "backend",
+        lines: "http-check expect status 200\nhttp-check send uri /a",
+        error: "'http-check send' must come before 'http-check expect'",
+      },
+      {
+        section: "backend",
+        lines: "http-check send hdr Host",
+        error: "'hdr' expects a header name and a value",
+      },
+      { section: "backend", lines: "http-check send meth", error: "'meth' expects a method" },
+      { section: "backend", lines: "http-check send foo", error: "unknown argument 'foo'" },
+      { section: "backend", lines: "http-check send uri x", error: "the URI must start with '/'" },
+      { section: "backend", lines: "http-check send ver 1.1", error: "invalid HTTP version '1.1'" },
+      {
+        section: "backend",
+        lines: "http-check send hdr Bad:Name x",
+        error: "invalid header name 'Bad:Name'",
+      },
+      {
+        section: "backend",
+        lines: "http-check send hdr host a hdr Host b",
+        error: "'host' header already defined (previous value is 'a')",
+      },
+      {
+        section: "backend",
+        lines: "http-check send uri-lf /%[src]",
+        error: "log-format 'uri-lf' is not supported yet",
+      },
+      {
+        section: "backend",
+        lines: "http-check send hdr Content-Length 3",
+        error: "header 'Content-Length' is not supported yet",
+      },
+      { section: "backend", lines: "http-check connect", error: "'http-check connect' is not supported yet" },
+      {
+        section: "defaults",
+        lines: "option httpchk\nhttp-check send uri /d\nbackend bx\nhttp-check expect status 200",
+        error: "this rule replaces the http-check rules inherited from defaults, 'http-check send' included",
+      },
+      {
+        section: "frontend",
+        lines: "http-check send uri /",
+        error: "'http-check send' is not allowed in a 'frontend' section",
+      },
+    ],
+  },
+  "http-check disable-on-404": {
+    ok: [
+      {
+        section: "backend",
+        lines: "option httpchk\nhttp-check disable-on-404\nserver s 127.0.0.1:1 check",
+        check: (_m, p) => expect(p.options.disableOn404).toBe(true),
+      },
+    ],
+    bad: [
+      { section: "backend", lines: "http-check disable-on-404 foo", error: "takes no argument, got 'foo'" },
+      {
+        section: "frontend",
+        lines: "http-check disable-on-404",
+        error: "'http-check disable-on-404' is not allowed in a 'frontend' section",
+      },
+    ],
+  },
   errorfile: {
     ok: [
       {
@@ -966,6 +1095,32 @@ export const CASES: Record<string, Cases> = {
         section: "frontend",
         lines: "option http-keepalive",
         error: "did you mean 'option http-keep-alive'?",
+      },
+    ],
+  },
+  "option log-health-checks": {
+    ok: [
+      {
+        section: "backend",
+        lines: "option log-health-checks\nserver s 127.0.0.1:1 check",
+        check: (_m, p) => expect(p.options.logHealthChecks).toBe(true),
+      },
+      {
+        section: "defaults",
+        lines:
+          "option log-health-checks\nbackend bx\nno option log-health-checks\nserver s 127.0.0.1:1 check",
+        check: (m, p) => {
+          expect(m.proxies.find((x) => x.name === "bx")?.options.logHealthChecks).toBe(false);
+          expect(p.options.logHealthChecks).toBe(true);
+        },
+      },
+    ],
+    bad: [
+      { section: "backend", lines: "option log-health-checks foo", error: "takes no argument, got 'foo'" },
+      {
+        section: "frontend",
+        lines: "option log-health-checks",
+        error: "'option log-health-checks' is not allowed in a 'frontend' section",
       },
     ],
   },

@@ -185,7 +185,7 @@ describe("warnings HAProxy 2.6 prints too", () => {
     ).toEqual([
       "6: frontend 'fe' has no 'bind' directive: it accepts no connection (declare it as a backend if this was intended)",
       "7: 'monitor fail' in frontend 'fe' has no effect without 'monitor-uri'",
-      "9: backend 'be' uses 'http-check expect' without 'option httpchk', so the rule is ignored",
+      "9: backend 'be' uses http-check rules without 'option httpchk', so the rules are ignored",
     ]);
   });
 

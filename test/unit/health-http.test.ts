@@ -36,6 +36,22 @@ describe("the check request, byte for byte as HAProxy 2.6 sends it", () => {
       }),
       "HEAD / HTTP/1.0\r\nhost: foo\r\nx-a: b\r\n\r\n",
     ],
+    // http-check send (measured on haproxy 2.6.12 with a recording server):
+    [
+      chk({ method: "POST", uri: "/x", version: "HTTP/1.1", headers: [["Host", "example"]], body: "abc" }),
+      "POST /x HTTP/1.1\r\nhost: example\r\ncontent-length: 3\r\nconnection: close\r\n\r\nabc",
+    ],
+    [chk({ method: "POST", uri: "/x", body: "abc" }), "POST /x HTTP/1.0\r\ncontent-length: 3\r\n\r\nabc"],
+    [chk({ body: "abc" }), "OPTIONS / HTTP/1.0\r\ncontent-length: 3\r\n\r\nabc"],
+    // A method that may carry a body gets an empty one; GET, HEAD, OPTIONS and DELETE do not.
+    [chk({ method: "POST", uri: "/a" }), "POST /a HTTP/1.0\r\ncontent-length: 0\r\n\r\n"],
+    [
+      chk({ method: "POST", uri: "/a", version: "HTTP/1.1" }),
+      "POST /a HTTP/1.1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    ],
+    [chk({ method: "PUT" }), "PUT / HTTP/1.0\r\ncontent-length: 0\r\n\r\n"],
+    [chk({ method: "get" }), "get / HTTP/1.0\r\ncontent-length: 0\r\n\r\n"],
+    [chk({ method: "DELETE" }), "DELETE / HTTP/1.0\r\n\r\n"],
   ])("%o sends %j", (c, bytes) => {
     expect(checkRequest(c).toString("latin1")).toBe(bytes);
   });

@@ -78,6 +78,8 @@ export function proxyModel(
       httpBufferRequest: false,
       allbackups: false,
       persist: false,
+      disableOn404: false,
+      logHealthChecks: false,
     },
     timeouts: {},
     logs: [],

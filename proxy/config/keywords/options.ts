@@ -1,6 +1,7 @@
 /** `option ...` rows. Boolean options accept `no option X` to undo an inherited one. */
 import type { ProxyOptionsDraft } from "../draft.js";
 import type { SectionKind } from "../parser.js";
+import { HTTP_TOKEN } from "./check.js";
 import { network } from "./proxy.js";
 import { BACKS, FRONTS, fail, type KeywordRow, type KwCtx, none, PROXIES } from "./types.js";
 
@@ -40,8 +41,6 @@ function connMode(name: string, mode: ProxyOptionsDraft["httpConnMode"], doc: st
   };
 }
 
-const HTTP_METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
 function parseHttpchk(ctx: KwCtx, args: readonly string[]): void {
   let method = "OPTIONS";
   let uri = "/";
@@ -54,7 +53,7 @@ function parseHttpchk(ctx: KwCtx, args: readonly string[]): void {
     if (args.length > 3)
       fail(ctx, `unexpected argument '${args[3]}'`, "usage: option httpchk [<method>] [<uri>] [<version>]");
   }
-  if (!HTTP_METHOD.test(method)) fail(ctx, `invalid method '${method}'`);
+  if (!HTTP_TOKEN.test(method)) fail(ctx, `invalid method '${method}'`);
   if (!uri.startsWith("/") && uri !== "*") fail(ctx, `the URI must start with '/', got '${uri}'`);
   // HAProxy 1.4 style: "HTTP/1.1\r\nHost:\ www" carries header lines after the version.
   const [version, ...headerLines] = versionText.split(/\r\n|\n/);
@@ -68,6 +67,10 @@ function parseHttpchk(ctx: KwCtx, args: readonly string[]): void {
     headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
   }
   ctx.proxy.options.httpchk = { method, uri, version: version!, headers, loc: ctx.loc };
+  // As HAProxy 2.6: the option starts this section's own http-check rule list, so the
+  // send and expect rules inherited from defaults no longer apply.
+  if (ctx.proxy.checkSend?.inherited) delete ctx.proxy.checkSend;
+  if (ctx.proxy.checkExpect?.inherited) delete ctx.proxy.checkExpect;
 }
 
 export const OPTION_ROWS: readonly KeywordRow[] = [
@@ -180,6 +183,12 @@ export const OPTION_ROWS: readonly KeywordRow[] = [
     "wait for the request body before choosing a server",
   ),
   flag("allbackups", "allbackups", BACKS, "use all backup servers at once when no active server is up"),
+  flag(
+    "log-health-checks",
+    "logHealthChecks",
+    BACKS,
+    "log every change of a server's check result or health, not only UP/DOWN transitions",
+  ),
   flag(
     "persist",
     "persist",

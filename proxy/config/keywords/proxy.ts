@@ -568,36 +568,6 @@ export const PROXY_ROWS: readonly KeywordRow[] = [
     },
   },
   {
-    name: "http-check expect",
-    sections: BACKS,
-    args: "[!] status|rstatus|string|rstring <pattern>",
-    default: "any 2xx or 3xx status",
-    doc: "what a health-check response must contain (needs `option httpchk`)",
-    parse: (ctx, args) => {
-      let i = 0;
-      const negate = args[0] === "!";
-      if (negate) i++;
-      const kind = oneOf(ctx, args[i], ["status", "rstatus", "string", "rstring"] as const, "expect kind");
-      const value = args[i + 1];
-      if (value === undefined) fail(ctx, `'${kind}' expects a pattern`);
-      if (args[i + 2] !== undefined) fail(ctx, `unexpected argument '${args[i + 2]}'`);
-      if (kind === "status" && !/^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/.test(value)) {
-        fail(ctx, `'${value}' is not a status list`, "e.g. 200, 200-399 or 200,302");
-      }
-      if (kind === "rstatus" || kind === "rstring") {
-        try {
-          new RegExp(value);
-        } catch (err) {
-          fail(ctx, `regex '${value}' is invalid (${(err as Error).message})`);
-        }
-      }
-      if (ctx.proxy.checkExpect && !ctx.proxy.checkExpect.inherited) {
-        fail(ctx, "only one 'http-check expect' rule per backend is supported yet");
-      }
-      ctx.proxy.checkExpect = { expect: { kind, negate, value }, loc: ctx.loc, inherited: false };
-    },
-  },
-  {
     name: "errorfile",
     sections: PROXIES,
     args: "<code> <file>",
