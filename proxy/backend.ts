@@ -357,6 +357,8 @@ export class BackendImpl implements BackendPlan {
           const moved = this.redispatch ? this.shell.redistribute(s) : 0;
           return { requeued: moved, remaining: this.queues.length(s) };
         }
+        // NOLB keeps what is queued for it (sticky clients) and takes nothing new.
+        if (to === "nolb") return { requeued: 0, remaining: this.queues.length() };
         const filled = this.shell.fill(s);
         return { requeued: filled, remaining: this.queues.length() };
       },
@@ -405,6 +407,7 @@ export class BackendImpl implements BackendPlan {
       if (s.cfg.check) {
         s.health = initialHealth(s.cfg);
         s.up = true;
+        s.stopping = false;
       }
       if (s.up && s.downSince > 0) {
         s.downTime += now - s.downSince;

@@ -229,6 +229,13 @@ export interface ServerRuntime {
   readonly backend: BackendRuntime;
   /** Operational state from health checks (true when checks are off). */
   up: boolean;
+  /**
+   * NOLB (`http-check disable-on-404`): UP but answering 404, so it takes no new
+   * load-balanced traffic while its sticky clients still reach it.
+   */
+  stopping?: boolean;
+  /** A check is running now (the stats show its last status as `* L7OK`). */
+  checkRunning?: boolean;
   /** Health counter 0 .. rise+fall-1, as HAProxy (see health/). */
   health: number;
   admin: AdminState;
@@ -267,9 +274,9 @@ export interface FrontendRuntime {
   conns: number;
 }
 
-/** Usable for new traffic: up (or unchecked), not in maint, not drained, weight > 0. */
+/** Usable for new traffic: up (or unchecked), not NOLB, not in maint, not drained, weight > 0. */
 export function isUsable(s: ServerRuntime): boolean {
-  return s.up && s.admin === "ready" && s.effectiveWeight > 0;
+  return s.up && !s.stopping && s.admin === "ready" && s.effectiveWeight > 0;
 }
 
 /** Counts one HTTP response in `hrsp` by its class (1xx..5xx, other). */

@@ -14,8 +14,17 @@ import { startWarmup, stopWarmup } from "../balance/warmup.js";
 import type { BackendRuntime, CheckResult, ServerRuntime } from "../state.js";
 import { isUsable } from "../state.js";
 import { checkRequest, compileExpect, dechunk, type Expectation, parseHead } from "./http.js";
-import { downMessage, type Message, noServerMessage, type ServerFacts, upMessage } from "./messages.js";
-import { afterCheck, checkInterval } from "./state.js";
+import {
+  type CheckFacts,
+  downMessage,
+  healthCheckMessage,
+  type Message,
+  noServerMessage,
+  type ServerFacts,
+  stoppingMessage,
+  upMessage,
+} from "./messages.js";
+import { afterCheck, checkInterval, type RunState, runStateAfter } from "./state.js";
 import {
   CHECK_STATUSES,
   type CheckOutcome,
@@ -48,12 +57,7 @@ export interface CheckOptions {
    * A server went UP or DOWN. The server record is already updated: rebuild the balancer and
    * move queued requests here, and return what moved for the log line.
    */
-  onChange?(
-    server: ServerRuntime,
-    from: "up" | "down",
-    to: "up" | "down",
-    why: CheckResult,
-  ): QueueFacts | undefined;
+  onChange?(server: ServerRuntime, from: RunState, to: RunState, why: CheckResult): QueueFacts | undefined;
   /** A slowstart step changed a server's effectiveWeight: rebuild the balancer. */
   onWeight?(server: ServerRuntime): void;
   /** Every check result (debug output). */
@@ -93,9 +97,13 @@ export function startChecks(backend: BackendRuntime, opts: CheckOptions = {}): C
       return;
     }
     const started = now();
-    probe(s, request, expect, cfg.timeouts, sockets, (outcome) => {
+    s.checkRunning = true;
+    // disable-on-404 only softens a 404 for a server that is not DOWN (HAProxy 2.6).
+    const soft404 = cfg.options.disableOn404 && s.up;
+    probe(s, request, expect, soft404, cfg.timeouts, sockets, (outcome) => {
       if (stopped) return;
       const ended = now();
+      s.checkRunning = false;
       apply(s, outcome, started, ended);
       schedule(s, checkInterval(s.cfg, s.health));
     });
@@ -113,56 +121,75 @@ export function startChecks(backend: BackendRuntime, opts: CheckOptions = {}): C
       ...(outcome.code !== undefined ? { code: outcome.code } : {}),
       ...(outcome.info !== undefined ? { info: outcome.info } : {}),
     };
+    const prevStatus = s.lastCheck?.status ?? "INI";
     s.lastCheck = result;
     const hadUsable = countUsable(backend);
-    const step = afterCheck(s.health, s.cfg, checkPassed(outcome));
+    const passed = checkPassed(outcome);
+    const step = afterCheck(s.health, s.cfg, passed);
+    const changedHealth = step.health !== s.health;
     s.health = step.health;
     if (step.counted) s.chkfail++;
     opts.onCheck?.(s, result);
-    if (step.transition === undefined) return;
-    s.up = step.up;
+    const check = { outcome, durationMs: result.durationMs ?? 0 };
+    // HAProxy logs a check that moved the health counter or changed the check status.
+    if (cfg.options.logHealthChecks && (changedHealth || outcome.status !== prevStatus)) {
+      const weighted = (s.userWeight ?? s.cfg.weight) > 0;
+      const m = healthCheckMessage(facts(s), check, {
+        health: s.health,
+        rise: s.cfg.rise,
+        fall: s.cfg.fall,
+        weighted,
+      });
+      opts.log?.({ syslog: m.text, severity: m.severity, stderr: m.text, stderrLevel: "WARNING" });
+    }
+    const from = runState(s);
+    const to = runStateAfter(from, step, outcome.status === "L7OKC", passed);
+    if (to === from) return;
+    s.up = to !== "down";
+    s.stopping = to === "nolb";
     s.lastChange = ended;
-    if (step.transition === "down") {
+    if (to === "down") {
       s.chkdown++;
       s.downSince = ended;
       stopWarmup(s);
-    } else {
+    } else if (from === "down") {
       if (s.downSince > 0) s.downTime += ended - s.downSince;
       s.downSince = 0;
       if (slowstartApplies(cfg.balance.algo, s.cfg.slowstart)) {
         startWarmup(s, s.cfg.slowstart!, { now, onStep: (sv) => opts.onWeight?.(sv) });
       }
     }
-    const from = step.transition === "down" ? "up" : "down";
-    const moved = opts.onChange?.(s, from, step.transition, result) ?? { requeued: 0, remaining: 0 };
-    logTransition(s, step.transition, outcome, result.durationMs ?? 0, moved, hadUsable);
+    const moved = opts.onChange?.(s, from, to, result) ?? { requeued: 0, remaining: 0 };
+    // With log-health-checks the check line above gave the reason already.
+    logTransition(s, to, cfg.options.logHealthChecks ? undefined : check, moved, hadUsable);
   };
 
-  const logTransition = (
-    s: ServerRuntime,
-    to: "up" | "down",
-    outcome: CheckOutcome,
-    durationMs: number,
-    moved: QueueFacts,
-    hadUsable: { active: number; backup: number },
-  ) => {
+  const facts = (s: ServerRuntime): ServerFacts => {
     const left = countUsable(backend);
-    const facts: ServerFacts = {
+    return {
       backend: cfg.name,
       server: s.cfg.name,
       backup: s.cfg.backup,
       activeLeft: left.active,
       backupLeft: left.backup,
     };
-    const check = { outcome, durationMs };
+  };
+
+  const logTransition = (
+    s: ServerRuntime,
+    to: RunState,
+    check: CheckFacts | undefined,
+    moved: QueueFacts,
+    hadUsable: { active: number; backup: number },
+  ) => {
+    const f = facts(s);
+    const queue = { requeued: moved.requeued, queued: moved.remaining };
     const msg: Message =
       to === "down"
-        ? downMessage(facts, check, {
-            active: s.active,
-            requeued: moved.requeued,
-            remaining: moved.remaining,
-          })
-        : upMessage(facts, check, { requeued: moved.requeued, queued: moved.remaining });
+        ? downMessage(f, check, { active: s.active, requeued: moved.requeued, remaining: moved.remaining })
+        : to === "nolb"
+          ? stoppingMessage(f, check, queue)
+          : upMessage(f, check, queue);
     opts.log?.({ syslog: msg.text, severity: msg.severity, stderr: msg.text, stderrLevel: "WARNING" });
     noteBackendAvailability(backend, hadUsable, now(), opts.log);
   };
@@ -179,9 +206,18 @@ export function startChecks(backend: BackendRuntime, opts: CheckOptions = {}): C
       timers.clear();
       for (const sock of sockets) sock.destroy();
       sockets.clear();
-      for (const s of checked) stopWarmup(s);
+      for (const s of checked) {
+        stopWarmup(s);
+        s.checkRunning = false;
+      }
     },
   };
+}
+
+/** Where a checked server stands for traffic. */
+function runState(s: ServerRuntime): RunState {
+  if (!s.up) return "down";
+  return s.stopping ? "nolb" : "up";
 }
 
 /**
@@ -230,6 +266,7 @@ function probe(
   s: ServerRuntime,
   request: Buffer | undefined,
   expect: Expectation,
+  soft404: boolean,
   timeouts: BackendRuntime["cfg"]["timeouts"],
   sockets: Set<Socket>,
   done: (o: CheckOutcome) => void,
@@ -274,23 +311,25 @@ function probe(
   });
   sock.on("data", (chunk: Buffer) => {
     received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
-    const verdict = judge(received, expect, false);
+    const verdict = judge(received, expect, soft404, false);
     if (verdict) finish(verdict);
   });
   sock.on("end", () => {
-    finish(judge(received, expect, true) ?? { status: "L7RSP" });
+    finish(judge(received, expect, soft404, true) ?? { status: "L7RSP" });
   });
   sock.on("close", () => {
-    finish(connected ? (judge(received, expect, true) ?? { status: "L7RSP" }) : { status: "L4CON" });
+    finish(connected ? (judge(received, expect, soft404, true) ?? { status: "L7RSP" }) : { status: "L4CON" });
   });
 }
 
 /** A verdict on what was received, or undefined while more is needed (and may come). */
-function judge(buf: Buffer, expect: Expectation, ended: boolean): CheckOutcome | undefined {
+function judge(buf: Buffer, expect: Expectation, soft404: boolean, ended: boolean): CheckOutcome | undefined {
   const head = parseHead(buf);
   if (head.kind === "invalid") return { status: "L7RSP" };
   if (head.kind === "incomplete")
     return ended || buf.length >= MAX_RESPONSE ? { status: "L7RSP" } : undefined;
+  // disable-on-404 comes before `http-check expect`: a 404 is a conditional pass whatever it expects.
+  if (soft404 && head.code === 404) return { status: "L7OKC", code: 404, info: "" };
   if (!expect.needsBody) return expect.judge(head.code, head.reason, "");
   const raw = buf.subarray(head.bodyAt);
   let body: Buffer;

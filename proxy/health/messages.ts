@@ -62,22 +62,72 @@ function counts(f: ServerFacts, word: "left" | "online"): string {
   return `${f.activeLeft} active and ${f.backupLeft} backup servers ${word}.${onBackup}`;
 }
 
+/**
+ * With `option log-health-checks` the transition lines leave the reason out (the check line
+ * before them gave it): "Server b/s1 is DOWN. 0 active and ...".
+ */
+function because(c: CheckFacts | undefined): string {
+  return c === undefined ? "." : `, ${reason(c)}.`;
+}
+
+/**
+ * `option log-health-checks`: a check that changed the server's health or its check status,
+ * e.g. `Health check for server b/s1 failed, reason: Layer7 wrong status, code: 503, info:
+ * "Service Unavailable", check duration: 1ms, status: 2/3 UP.` (notice). `health` is after
+ * the check; `weighted` is false for a server whose weight is 0 (HAProxy then says DRAIN).
+ */
+export function healthCheckMessage(
+  f: Pick<ServerFacts, "backend" | "server" | "backup">,
+  c: CheckFacts,
+  h: { health: number; rise: number; fall: number; weighted: boolean },
+): Message {
+  const row = CHECK_STATUSES[c.outcome.status];
+  const verdict = `${c.outcome.status === "L7OKC" ? "conditionally " : ""}${row.passed ? "succeeded" : "failed"}`;
+  const up = h.health >= h.rise;
+  const status = up
+    ? `${h.health - h.rise + 1}/${h.fall} ${h.weighted ? "UP" : "DRAIN"}`
+    : `${h.health}/${h.rise} DOWN`;
+  return {
+    text: `Health check for ${f.backup ? "backup " : ""}server ${f.backend}/${f.server} ${verdict}, ${reason(c)}, status: ${status}.`,
+    severity: SEVERITY.notice,
+  };
+}
+
 /** A checked server went DOWN. `active` is its requests in flight, `requeued` those moved away. */
 export function downMessage(
   f: ServerFacts,
-  c: CheckFacts,
+  c: CheckFacts | undefined,
   q: { active: number; requeued: number; remaining: number },
 ): Message {
   return {
-    text: `${who(f)} is DOWN, ${reason(c)}. ${counts(f, "left")} ${q.active} sessions active, ${q.requeued} requeued, ${q.remaining} remaining in queue.`,
+    text: `${who(f)} is DOWN${because(c)} ${counts(f, "left")} ${q.active} sessions active, ${q.requeued} requeued, ${q.remaining} remaining in queue.`,
     severity: SEVERITY.alert,
   };
 }
 
 /** A checked server came UP. `requeued` is what it took from the backend queue. */
-export function upMessage(f: ServerFacts, c: CheckFacts, q: { requeued: number; queued: number }): Message {
+export function upMessage(
+  f: ServerFacts,
+  c: CheckFacts | undefined,
+  q: { requeued: number; queued: number },
+): Message {
   return {
-    text: `${who(f)} is UP, ${reason(c)}. ${counts(f, "online")} ${q.requeued} sessions requeued, ${q.queued} total in queue.`,
+    text: `${who(f)} is UP${because(c)} ${counts(f, "online")} ${q.requeued} sessions requeued, ${q.queued} total in queue.`,
+    severity: SEVERITY.notice,
+  };
+}
+
+/**
+ * `http-check disable-on-404`: an UP server answered 404 and goes NOLB (a notice):
+ * `Server b/s1 is stopping, reason: Layer7 check conditionally passed, code: 404, ...`.
+ */
+export function stoppingMessage(
+  f: ServerFacts,
+  c: CheckFacts | undefined,
+  q: { requeued: number; queued: number },
+): Message {
+  return {
+    text: `${who(f)} is stopping${because(c)} ${counts(f, "online")} ${q.requeued} sessions requeued, ${q.queued} total in queue.`,
     severity: SEVERITY.notice,
   };
 }

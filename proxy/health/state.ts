@@ -57,6 +57,26 @@ export function afterCheck(health: number, p: RiseFall, passed: boolean): Health
   return { health: h, up, transition, counted };
 }
 
+/** What traffic a checked server takes: all, only its sticky clients (NOLB), none. */
+export type RunState = "up" | "nolb" | "down";
+
+/**
+ * The run state after a check: DOWN below rise; NOLB on a conditional pass (a 404 under
+ * `disable-on-404`); UP again on a plain pass; a failed check that leaves the server above
+ * rise keeps what it was.
+ */
+export function runStateAfter(
+  prev: RunState,
+  step: HealthStep,
+  conditional: boolean,
+  passed: boolean,
+): RunState {
+  if (!step.up) return "down";
+  if (conditional) return "nolb";
+  if (passed || prev === "down") return "up";
+  return prev;
+}
+
 /**
  * Delay before the next check: `inter` when fully UP, `downinter` when fully DOWN, `fastinter`
  * while changing state (the model fills fastinter/downinter with inter when not set).

@@ -90,7 +90,7 @@ function checking(sv: ServerRuntime): boolean {
 /**
  * The status column of a server, spelled as HAProxy 2.6 does: `UP`, `UP 1/3` (going down:
  * checks left before DOWN), `DOWN`, `DOWN 1/2` (going up: successes so far / rise),
- * `DRAIN`, `DRAIN 2/3`, `MAINT`, `no check`.
+ * `DRAIN`, `DRAIN 2/3`, `NOLB` (disable-on-404), `NOLB 2/3`, `MAINT`, `no check`.
  */
 export function serverStatus(sv: ServerRuntime): string {
   const { cfg } = sv;
@@ -100,6 +100,7 @@ export function serverStatus(sv: ServerRuntime): string {
     const goingDown = cfg.check && sv.health < top;
     const left = `${sv.health - cfg.rise + 1}/${cfg.fall}`;
     if (sv.admin === "drain") return goingDown ? `DRAIN ${left}` : "DRAIN";
+    if (sv.stopping) return goingDown ? `NOLB ${left}` : "NOLB";
     if (goingDown) return `UP ${left}`;
     return cfg.check ? "UP" : "no check";
   }
@@ -107,10 +108,36 @@ export function serverStatus(sv: ServerRuntime): string {
   return "DOWN";
 }
 
-/** What the page prints for the last check: `L7OK/200 in 1ms`, `L4CON in 0ms`, `INI`. */
-export function checkSummary(sv: ServerRuntime): string {
+/** The last check as the CSV and the page show it. */
+export interface ShownCheck {
+  readonly status: string;
+  readonly code: number | undefined;
+  readonly durationMs: number | undefined;
+  readonly info: string;
+}
+
+/**
+ * While a check runs HAProxy 2.6 shows the last status with a `* ` prefix, code 0 for a status
+ * that has a code, no text, and the last duration (measured: `* L7STS`, 0, 506, "" during a
+ * slow check after a 503; `* INI` with no code nor duration before the first result).
+ */
+export function shownCheck(sv: ServerRuntime): ShownCheck {
   const r = sv.lastCheck;
-  if (r === undefined) return "INI";
+  const status = r?.status ?? "INI";
+  if (sv.checkRunning) {
+    return {
+      status: `* ${status}`,
+      code: r?.code !== undefined ? 0 : undefined,
+      durationMs: r?.durationMs,
+      info: "",
+    };
+  }
+  return { status, code: r?.code, durationMs: r?.durationMs, info: r?.info ?? "" };
+}
+
+/** What the page prints for the last check: `L7OK/200 in 1ms`, `L4CON in 0ms`, `INI`, `* L7STS/0 in 5ms`. */
+export function checkSummary(sv: ServerRuntime): string {
+  const r = shownCheck(sv);
   const code = r.code !== undefined ? `/${r.code}` : "";
   const dur = r.durationMs !== undefined ? ` in ${Math.round(r.durationMs)}ms` : "";
   return `${r.status}${code}${dur}`;
@@ -384,13 +411,13 @@ export const COLUMNS: readonly Column[] = [
     "check_status",
     null,
     null,
-    CHECK((x) => x.sv.lastCheck?.status ?? "INI"),
+    CHECK((x) => shownCheck(x.sv).status),
   ),
   col(
     "check_code",
     null,
     null,
-    CHECK((x) => x.sv.lastCheck?.code),
+    CHECK((x) => shownCheck(x.sv).code),
   ),
   col(
     "check_duration",
@@ -439,7 +466,7 @@ export const COLUMNS: readonly Column[] = [
     "last_chk",
     null,
     null,
-    CHECK((x) => x.sv.lastCheck?.info ?? ""),
+    CHECK((x) => shownCheck(x.sv).info),
   ),
   col("last_agt", null, null, null),
   col(

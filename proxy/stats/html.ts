@@ -15,6 +15,7 @@ import {
   columnIndex,
   type StatsRow,
   serverStatus,
+  shownCheck,
   statsRows,
 } from "./csv.js";
 import type { HaStatus, StatsSnapshot } from "./snapshot.js";
@@ -135,6 +136,7 @@ function rowClass(r: StatsRow): string {
   const st = serverStatus(sv);
   if (st === "MAINT") return "maint";
   if (st.startsWith("DRAIN")) return "drain";
+  if (st.startsWith("NOLB")) return "nolb";
   if (st === "no check") return "nocheck";
   if (st === "UP") return sv.cfg.backup ? "bck-up" : "act-up";
   if (st.startsWith("UP ")) return "goingdown";
@@ -166,7 +168,7 @@ function serverName(r: StatsRow, legends: boolean): string {
 
 function checkCell(sv: ServerRuntime): Cell {
   if (!sv.cfg.check || sv.admin === "maint") return td("");
-  const info = sv.lastCheck?.info;
+  const info = shownCheck(sv).info;
   const title = `${checkDescription(sv)}${info ? `: ${info}` : ""}`;
   return td(`<span title="${esc(title)}">${esc(checkSummary(sv))}</span>`, "chk");
 }
@@ -285,7 +287,7 @@ thead th{background:#eef1f4;text-align:center;font-weight:600}
 tbody th{text-align:left;position:sticky;left:0;background:inherit;font-weight:600}
 .fe,.be{background:#e6eef7}.act-up{background:#c9f0c9}.bck-up{background:#b7dcf5}
 .goingdown{background:#f9e79f}.goingup{background:#f5cba7}.down{background:#f1a7a7}
-.maint{background:#c9c9f0}.drain{background:#d7c2ef}.nocheck{background:#eaeaea}
+.maint{background:#c9c9f0}.drain{background:#d7c2ef}.nocheck{background:#eaeaea}.nolb{background:#f6c28b}
 td.st,td.chk{text-align:left}
 .legend{display:block;font-weight:normal;color:#444;font-size:.85em}
 .swatch{display:inline-block;width:.9em;height:.9em;border:1px solid #999;vertical-align:middle;margin-right:.3em}
@@ -306,6 +308,7 @@ const LEGEND: readonly [string, string][] = [
   ["nocheck", "not checked"],
   ["maint", "MAINT (maintenance)"],
   ["drain", "DRAIN (no new sessions)"],
+  ["nolb", "NOLB (answers 404: sticky sessions only)"],
 ];
 
 function haBlock(ha: HaStatus): string {

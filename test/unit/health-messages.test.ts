@@ -6,10 +6,12 @@ import { describe, expect, it } from "vitest";
 import {
   downMessage,
   drainMessage,
+  healthCheckMessage,
   leaveMessages,
   maintMessage,
   maintWhileDownMessage,
   noServerMessage,
+  stoppingMessage,
   upMessage,
 } from "../../proxy/health/messages.js";
 
@@ -116,5 +118,33 @@ describe("server state messages (recorded from HAProxy 2.6)", () => {
       text: "Backup Server b3/u1 was DOWN and now enters maintenance.",
       severity: 5,
     });
+  });
+});
+
+describe("disable-on-404 and log-health-checks lines (haproxy 2.6.12)", () => {
+  const f = { backend: "b", server: "s1", backup: false, activeLeft: 0, backupLeft: 0 };
+  const c404 = { outcome: { status: "L7OKC" as const, code: 404, info: "" }, durationMs: 2 };
+  it("an UP server answering 404 is stopping (notice)", () => {
+    expect(stoppingMessage(f, c404, { requeued: 0, queued: 0 })).toEqual({
+      text: "Server b/s1 is stopping, reason: Layer7 check conditionally passed, code: 404, check duration: 2ms. 0 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.",
+      severity: 5,
+    });
+  });
+  it("a check line gives the health as checks left before DOWN, or successes toward rise", () => {
+    const c503 = {
+      outcome: { status: "L7STS" as const, code: 503, info: "Service Unavailable" },
+      durationMs: 1,
+    };
+    expect(healthCheckMessage(f, c503, { health: 3, rise: 2, fall: 3, weighted: true }).text).toBe(
+      'Health check for server b/s1 failed, reason: Layer7 wrong status, code: 503, info: "Service Unavailable", check duration: 1ms, status: 2/3 UP.',
+    );
+    expect(healthCheckMessage(f, c404, { health: 4, rise: 2, fall: 3, weighted: true }).text).toBe(
+      "Health check for server b/s1 conditionally succeeded, reason: Layer7 check conditionally passed, code: 404, check duration: 2ms, status: 3/3 UP.",
+    );
+  });
+  it("with log-health-checks the transition lines carry no reason", () => {
+    expect(downMessage(f, undefined, { active: 0, requeued: 0, remaining: 0 }).text).toBe(
+      "Server b/s1 is DOWN. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+    );
   });
 });
