@@ -151,8 +151,16 @@ describe("per-second rates and show info as haproxy 2.6", () => {
     ]) {
       expect(fu![k], k).toBe(ha![k]);
     }
-    // Two listeners (the frontend's and the stats socket) and this connection: three jobs.
-    expect([fu!.Listeners, fu!.Jobs, fu!.CurrConns]).toEqual([ha!.Listeners, ha!.Jobs, ha!.CurrConns]);
+    // Two listeners (the frontend's and the stats socket) and this connection: three jobs,
+    // once the connections of the readings above are gone on both sides.
+    const jobs = (r: Reading["info"]) => [r.Listeners, r.Jobs, r.CurrConns];
+    await waitFor(
+      async () => {
+        const [h, f] = (await Promise.all(sides.map(read))).map((r) => r.info);
+        return JSON.stringify(jobs(f!)) === JSON.stringify(jobs(h!)) ? true : undefined;
+      },
+      { what: `fulcrum's Listeners/Jobs/CurrConns to read as haproxy's (${jobs(ha!)} vs ${jobs(fu!)})` },
+    );
   });
 
   it("a lone connection reads 1 for two seconds: 1.2 s after it, rate, req_rate, conn_rate, ConnRate and SessRate are 1", async () => {
@@ -171,25 +179,38 @@ describe("per-second rates and show info as haproxy 2.6", () => {
   });
 
   it("three connections, then three in the next second: the rate reads above its maximum, 3", async () => {
-    // Both meters idle first (two seconds after the last event).
+    // One round: three, then three more 1.1 s after; the reading is only meaningful when
+    // the machine kept the timing (the second burst and the reading inside the second
+    // period, early in it), so a round that a loaded machine stretched is run again.
+    const round = async (side: Side) => {
+      const first = await burst(side.port, 3);
+      if (first.done - first.sent > 200) return undefined;
+      await waitFor(() => Date.now() >= first.done + 1100, { interval: 5 });
+      const second = await burst(side.port, 3);
+      const r = await read(side);
+      // Read by 1.5 s after the first: at least half the second period still to run, so the
+      // first period weighs 1 or more (3 x 0.5, rounded down).
+      return Date.now() - first.sent < 1500 && second.done - second.sent < 200 ? r : undefined;
+    };
+    const readings: { side: Side; r: Reading }[] = [];
     for (const side of sides) {
-      await waitFor(async () => (await read(side)).info.SessRate === "0", {
-        timeout: 4000,
-        what: `${side.tag} idle`,
-      });
+      let r: Reading | undefined;
+      for (let attempt = 0; attempt < 4 && r === undefined; attempt++) {
+        await waitFor(async () => (await read(side)).info.SessRate === "0", {
+          timeout: 4000,
+          what: `${side.tag} idle`,
+        });
+        r = await round(side);
+      }
+      expect(r, `${side.tag}: no round kept its timing in 4 attempts`).toBeDefined();
+      readings.push({ side, r: r! });
     }
-    const readings = await Promise.all(
-      sides.map(async (side) => {
-        const first = await burst(side.port, 3);
-        await waitFor(() => Date.now() >= first.done + 1100, { interval: 5 });
-        await burst(side.port, 3);
-        return { side, first, r: await read(side) };
-      }),
-    );
     for (const { side, r } of readings) {
-      // 3 + 3 x (the share of the second period still to run: 0.9 less the time taken).
+      // 3 + 3 x (the share of the second period still to run). haproxy's own req_rate was
+      // seen at 3 now and then (its request periods start at the request, a little later
+      // than the connection's), so the bound is the second period's 3 at least.
       for (const k of RATES) {
-        expect(Number(r.fe[k]), `${side.tag} ${k}`).toBeGreaterThanOrEqual(4);
+        expect(Number(r.fe[k]), `${side.tag} ${k}`).toBeGreaterThanOrEqual(3);
         expect(Number(r.fe[k]), `${side.tag} ${k}`).toBeLessThanOrEqual(5);
       }
       for (const k of ["rate_max", "req_rate_max", "conn_rate_max"])
