@@ -130,8 +130,9 @@ export function serverStateLine(sv: ServerRuntime, f: ServerStateFacts): string 
     "-", // srvrecord: no SRV-record resolution
     0, // srv_use_ssl: no TLS to servers
     checkPort,
-    "-", // srv_check_addr: no `addr` keyword
-    "-", // srv_agent_addr
+    // `addr` sets the agent's address as well as the check's (measured, as `port`).
+    cfg.checkAddr ?? "-",
+    cfg.checkAddr ?? "-",
     checkPort,
   ].join(" ");
 }

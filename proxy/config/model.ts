@@ -197,6 +197,8 @@ export interface ServerModel {
   readonly check: boolean;
   /** Per-server `addr`/`port` for checks. */
   readonly checkPort?: number;
+  /** `addr`: the address health checks connect to, when not the server's. */
+  readonly checkAddr?: string;
   readonly inter: Duration;
   readonly fastinter: Duration;
   readonly downinter: Duration;

@@ -277,7 +277,11 @@ function probe(
   let connected = false;
   let finished = false;
   let received: Buffer = Buffer.alloc(0);
-  const sock = connect({ host: s.cfg.host, port: s.cfg.checkPort ?? s.cfg.port, noDelay: true });
+  const sock = connect({
+    host: s.cfg.checkAddr ?? s.cfg.host,
+    port: s.cfg.checkPort ?? s.cfg.port,
+    noDelay: true,
+  });
   sockets.add(sock);
   let timer = setTimeout(() => finish(connected ? { status: "L7TOUT" } : { status: "L4TOUT" }), connectLimit);
 

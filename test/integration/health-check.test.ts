@@ -133,6 +133,23 @@ describe("TCP connect checks", () => {
     });
   });
 
+  it("with addr (and port), checks go to that address instead of the server's", async () => {
+    const seen: string[] = [];
+    const srv = createServer((s) => {
+      seen.push(s.localAddress ?? "");
+      s.destroy();
+    });
+    srv.listen(0, "127.0.0.2");
+    await once(srv, "listening");
+    cleanups.push(() => new Promise<void>((r) => srv.close(() => r())));
+    const checkPort = (srv.address() as AddressInfo).port;
+    // Nothing listens on the server's own address and port.
+    const r = rig({ port: await freePort(), checkAddr: "127.0.0.2", checkPort });
+    await waitFor(() => r.sv.lastCheck !== undefined, { what: "a check result" });
+    expect(r.sv.lastCheck).toMatchObject({ status: "L4OK" });
+    expect(seen[0]).toBe("127.0.0.2");
+  });
+
   it("a listening server passes (L4OK) and becomes fully UP", async () => {
     const port = await listen(createServer((s) => s.on("error", () => {})));
     const r = rig({ port });

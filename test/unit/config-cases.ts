@@ -1390,7 +1390,7 @@ export const CASES: Record<string, Cases> = {
       {
         section: "backend",
         lines:
-          "server web1 127.0.0.1:8081 cookie A check inter 5s fastinter 1s downinter 10s rise 3 fall 2 weight 10 maxconn 100 maxqueue 10 slowstart 30s port 9000\nserver web2 localhost:8082 backup disabled",
+          "server web1 127.0.0.1:8081 cookie A check inter 5s fastinter 1s downinter 10s rise 3 fall 2 weight 10 maxconn 100 maxqueue 10 slowstart 30s port 9000 addr 127.0.0.2\nserver web2 localhost:8082 backup disabled",
         check: (_m, p) => {
           expect(p.servers[0]).toMatchObject({
             name: "web1",
@@ -1411,6 +1411,7 @@ export const CASES: Record<string, Cases> = {
             checkPort: 9000,
             backup: false,
           });
+          expect(p.servers[0]!.checkAddr).toBe("127.0.0.2");
           expect(p.servers[1]).toMatchObject({
             name: "web2",
             id: 2,
@@ -1455,6 +1456,11 @@ export const CASES: Record<string, Cases> = {
         section: "frontend",
         lines: "server web1 127.0.0.1:80",
         error: "'server' is not allowed in a 'frontend' section",
+      },
+      {
+        section: "backend",
+        lines: "server web1 127.0.0.1:80 check addr checker.local",
+        error: "'checker.local' is not an IPv4 or IPv6 address",
       },
     ],
   },

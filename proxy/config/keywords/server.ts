@@ -1,4 +1,5 @@
 /** The `server` row and its options (one small table, like the keyword table). */
+import { isIPv4, isIPv6 } from "node:net";
 import { didYouMean } from "../hint.js";
 import type { ServerModel } from "../model.js";
 import { parseHostPort } from "../net.js";
@@ -149,6 +150,10 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   valueOpt("port", "<port>", "port health checks connect to, when not the service port", (ctx, s, v) => {
     s.checkPort = int(ctx, v, 1, 65535, "a port");
   }),
+  valueOpt("addr", "<ip>", "address health checks connect to, when not the server's", (ctx, s, v) => {
+    if (!isIPv4(v) && !isIPv6(v)) fail(ctx, `'${v}' is not an IPv4 or IPv6 address`, "e.g. addr 10.0.0.5");
+    s.checkAddr = v;
+  }),
 ];
 
 const OPTION_BY_NAME: ReadonlyMap<string, ServerOption> = new Map(SERVER_OPTIONS.map((o) => [o.name, o]));
@@ -239,11 +244,12 @@ function parseServer(ctx: KwCtx, args: readonly string[]): void {
   const downinter = set.has("downinter");
   if (!fastinter) s.fastinter = s.inter;
   if (!downinter) s.downinter = s.inter;
-  const { checkPort, slowstart, cookie, ...rest } = s;
+  const { checkPort, checkAddr, slowstart, cookie, ...rest } = s;
   const model: ServerModel = {
     ...rest,
     ...(cookie !== undefined ? { cookie } : {}),
     ...(checkPort !== undefined ? { checkPort } : {}),
+    ...(checkAddr !== undefined ? { checkAddr } : {}),
     ...(slowstart !== undefined ? { slowstart } : {}),
   };
   ctx.proxy.servers.push(model);
