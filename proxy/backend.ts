@@ -19,11 +19,15 @@ import {
 } from "./health/checker.js";
 import {
   drainMessage,
+  leaveMaintViaMessage,
   leaveMessages,
   type Message,
   maintMessage,
+  maintViaMessage,
   maintWhileDownMessage,
   type ServerFacts,
+  trackedDownMessage,
+  trackedUpMessage,
 } from "./health/messages.js";
 import { initialHealth } from "./health/state.js";
 import type { Headers, ResponseHead } from "./http/h1.js";
@@ -55,6 +59,8 @@ export interface BackendDeps {
   readonly debug?: (line: string) => void;
   /** A shared learned-session table (HA); default: in memory. */
   readonly sessionTable?: (backend: ProxyModel) => SessionTable | undefined;
+  /** A server's state changed (checks or operator): the servers that `track` it follow. */
+  readonly onServerChange?: (server: ServerRuntime) => void;
 }
 
 /** The persistence part of a choice, carried to the response step. */
@@ -370,6 +376,7 @@ export class BackendImpl implements BackendPlan {
           }
         : {}),
       log: (entry) => this.logState(entry),
+      afterChange: (s) => this.deps.onServerChange?.(s),
     });
     // Learned sessions: drop expired entries now and then (reads also skip them lazily).
     if (this.sessions instanceof MemorySessionTable) {
@@ -429,7 +436,77 @@ export class BackendImpl implements BackendPlan {
     else if (state === "maint" && this.redispatch) requeued = this.shell.redistribute(s);
     this.logAdminChange(s, from, state, wasUp, requeued);
     noteBackendAvailability(this.rt, hadUsable, now, (e) => this.logState(e));
+    this.deps.onServerChange?.(s);
     return s;
+  }
+
+  /**
+   * `track`: server `t` of this backend takes the state of `src` (in maintenance, up or
+   * down), logged as HAProxy logs it ("is DOWN via b/s1"); its own trackers follow in turn.
+   */
+  follow(t: ServerRuntime, src: ServerRuntime): void {
+    const via = `${src.backend.cfg.name}/${src.cfg.name}`;
+    const srcMaint = src.admin === "maint" || src.inheritedMaint === true;
+    const hadUsable = countUsable(this.rt);
+    const now = this.deps.ctx.now();
+    const wasUp = t.up;
+    const facts = (): ServerFacts => {
+      const left = countUsable(this.rt);
+      return {
+        backend: this.cfg.name,
+        server: t.cfg.name,
+        backup: t.cfg.backup,
+        activeLeft: left.active,
+        backupLeft: left.backup,
+      };
+    };
+    let line: Message;
+    if (srcMaint && !t.inheritedMaint) {
+      t.inheritedMaint = true;
+      t.up = false;
+      this.balancer.onServerStateChange();
+      const requeued = this.redispatch ? this.shell.redistribute(t) : 0;
+      line = maintViaMessage(facts(), via, wasUp, {
+        active: t.active,
+        requeued,
+        remaining: this.queues.length(t),
+      });
+    } else if (!srcMaint && t.inheritedMaint) {
+      t.inheritedMaint = false;
+      t.up = src.up;
+      this.balancer.onServerStateChange();
+      if (t.up) this.shell.fill(t);
+      line = leaveMaintViaMessage(facts(), t.up);
+    } else if (!srcMaint && t.up !== src.up) {
+      t.up = src.up;
+      this.balancer.onServerStateChange();
+      if (t.up) {
+        const requeued = this.shell.fill(t);
+        line = trackedUpMessage(facts(), via, { requeued, queued: this.queues.length() });
+      } else {
+        this.byRuntime.get(t)?.pool.closeIdle();
+        const requeued = this.redispatch ? this.shell.redistribute(t) : 0;
+        line = trackedDownMessage(facts(), via, {
+          active: t.active,
+          requeued,
+          remaining: this.queues.length(t),
+        });
+      }
+    } else {
+      return;
+    }
+    if (t.up !== wasUp) {
+      t.lastChange = now;
+      if (!t.up) {
+        t.downSince = now;
+      } else if (t.downSince > 0) {
+        t.downTime += now - t.downSince;
+        t.downSince = 0;
+      }
+    }
+    this.logState({ syslog: line.text, severity: line.severity, stderr: line.text, stderrLevel: "WARNING" });
+    noteBackendAvailability(this.rt, hadUsable, now, (e) => this.logState(e));
+    this.deps.onServerChange?.(t);
   }
 
   /** The line HAProxy logs for an operator's state change (server-state messages). */

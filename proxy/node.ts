@@ -85,11 +85,34 @@ export class ProxyNode {
       ...(opts.debug ? { debug: opts.debug } : {}),
       syslog: (proxy, severity, line) => out.proxyLog(proxy, severity, line),
       ...(opts.sessionTable ? { sessionTable: opts.sessionTable } : {}),
+      onServerChange: (s) => {
+        for (const t of trackers.get(s) ?? []) this.backends.get(t.backend.cfg.name)?.follow(t, s);
+      },
     };
     const kept = new Set(opts.keepBound ?? []);
     for (const p of model.proxies) {
       if (p.isBackend) this.backends.set(p.name, new BackendImpl(p, deps));
     }
+    // `track`: who follows whom, and each tracker starts in its tracked server's state.
+    const trackers = new Map<ServerRuntime, ServerRuntime[]>();
+    const runtimeOf = (backend: string, server: string) =>
+      this.backends.get(backend)?.rt.servers.find((x) => x.cfg.name === server);
+    for (const be of this.backends.values()) {
+      for (const t of be.rt.servers) {
+        if (t.cfg.track === undefined) continue;
+        const src = runtimeOf(t.cfg.track.backend, t.cfg.track.server);
+        if (src === undefined) continue; // the configuration refused it already
+        trackers.set(src, [...(trackers.get(src) ?? []), t]);
+      }
+    }
+    const settle = (s: ServerRuntime, depth: number): void => {
+      for (const t of trackers.get(s) ?? []) {
+        t.inheritedMaint = s.admin === "maint" || s.inheritedMaint === true;
+        t.up = !t.inheritedMaint && s.up;
+        if (depth < 32) settle(t, depth + 1);
+      }
+    };
+    for (const s of trackers.keys()) if (s.cfg.track === undefined) settle(s, 0);
     for (const p of model.proxies) {
       if (!p.isFrontend) continue;
       const fe = new FrontendImpl(p, this, this.out, !kept.has(p.name));

@@ -236,6 +236,8 @@ export interface ServerRuntime {
   stopping?: boolean;
   /** A check is running now (the stats show its last status as `* L7OK`). */
   checkRunning?: boolean;
+  /** In maintenance because the server it tracks is (`MAINT (via b/s)`); `up` is false then. */
+  inheritedMaint?: boolean;
   /** Health counter 0 .. rise+fall-1, as HAProxy (see health/). */
   health: number;
   admin: AdminState;

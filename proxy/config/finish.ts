@@ -342,6 +342,27 @@ class Finisher {
         );
       }
     };
+    // `track`: the server exists, and is checked or tracks one itself.
+    for (const p of proxies) {
+      for (const s of p.servers) {
+        if (s.track === undefined) continue;
+        const where = `'server ${p.name}/${s.name}'`;
+        const be = backends.get(s.track.backend);
+        const target = be?.servers.find((x) => x.name === s.track!.server);
+        if (be === undefined)
+          this.error(s.loc, `${where} : unable to find required proxy '${s.track.backend}' for tracking.`);
+        else if (target === undefined)
+          this.error(s.loc, `${where} : unable to find required server '${s.track.server}' for tracking.`);
+        else if (tracksItself(backends, p.name, s.name))
+          this.error(s.loc, `${where} : tracking loop: the servers it tracks end up tracking it.`);
+        else if (!target.check && target.track === undefined)
+          this.error(
+            s.loc,
+            `${where} : unable to use ${be.name}/${target.name} for tracking as it does not have any check nor agent enabled.`,
+            `add 'check' to ${be.name}/${target.name}`,
+          );
+      }
+    }
     for (const [i, p] of proxies.entries()) {
       const draft = this.d.proxies[i]!;
       if (p.isFrontend && draft.defaultBackend)
@@ -449,4 +470,18 @@ function hintBackend(name: string, known: Iterable<string>): string {
 
 export function finish(drafts: Drafts, opts: FinishOptions, out: Collector): ConfigModel | undefined {
   return new Finisher(drafts, opts, out).run();
+}
+
+/** Whether following `track` from BACKEND/SERVER comes back to it. */
+function tracksItself(backends: ReadonlyMap<string, ProxyModel>, backend: string, server: string): boolean {
+  const seen = new Set<string>();
+  let at = backends.get(backend)?.servers.find((x) => x.name === server)?.track;
+  while (at !== undefined) {
+    const key = `${at.backend}/${at.server}`;
+    if (key === `${backend}/${server}`) return true;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    at = backends.get(at.backend)?.servers.find((x) => x.name === at!.server)?.track;
+  }
+  return false;
 }

@@ -199,6 +199,8 @@ export interface ServerModel {
   readonly checkPort?: number;
   /** `addr`: the address health checks connect to, when not the server's. */
   readonly checkAddr?: string;
+  /** `track [<backend>/]<server>`: this server's state follows that one's (backend resolved). */
+  readonly track?: { readonly backend: string; readonly server: string };
   readonly inter: Duration;
   readonly fastinter: Duration;
   readonly downinter: Duration;

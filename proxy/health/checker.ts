@@ -63,6 +63,8 @@ export interface CheckOptions {
   /** Every check result (debug output). */
   onCheck?(server: ServerRuntime, result: CheckResult): void;
   log?(entry: CheckLog): void;
+  /** After a server's transition is applied and logged (servers that track it follow then). */
+  afterChange?(server: ServerRuntime): void;
 }
 
 export interface Checks {
@@ -162,6 +164,7 @@ export function startChecks(backend: BackendRuntime, opts: CheckOptions = {}): C
     const moved = opts.onChange?.(s, from, to, result) ?? { requeued: 0, remaining: 0 };
     // With log-health-checks the check line above gave the reason already.
     logTransition(s, to, cfg.options.logHealthChecks ? undefined : check, moved, hadUsable);
+    opts.afterChange?.(s);
   };
 
   const facts = (s: ServerRuntime): ServerFacts => {

@@ -188,3 +188,50 @@ export function noServerMessage(
     syslog: { text: `${word} ${name} has no server available!`, severity: SEVERITY.emerg },
   };
 }
+
+/** A tracking server follows its tracked one DOWN (`via` is `backend/server`). */
+export function trackedDownMessage(
+  f: ServerFacts,
+  via: string,
+  q: { active: number; requeued: number; remaining: number },
+): Message {
+  return {
+    text: `${who(f)} is DOWN via ${via}. ${counts(f, "left")} ${q.active} sessions active, ${q.requeued} requeued, ${q.remaining} remaining in queue.`,
+    severity: SEVERITY.alert,
+  };
+}
+
+/** A tracking server follows its tracked one UP. */
+export function trackedUpMessage(
+  f: ServerFacts,
+  via: string,
+  q: { requeued: number; queued: number },
+): Message {
+  return {
+    text: `${who(f)} is UP via ${via}. ${counts(f, "online")} ${q.requeued} sessions requeued, ${q.queued} total in queue.`,
+    severity: SEVERITY.notice,
+  };
+}
+
+/** A tracking server enters the maintenance of the server it tracks. */
+export function maintViaMessage(
+  f: ServerFacts,
+  via: string,
+  wasUp: boolean,
+  q: { active: number; requeued: number; remaining: number },
+): Message {
+  return wasUp
+    ? {
+        text: `${who(f)} is going DOWN for maintenance via ${via}. ${counts(f, "left")} ${q.active} sessions active, ${q.requeued} requeued, ${q.remaining} remaining in queue.`,
+        severity: SEVERITY.alert,
+      }
+    : { text: `${who(f)} was DOWN and now enters maintenance via ${via}.`, severity: SEVERITY.notice };
+}
+
+/** A tracking server leaves the maintenance it inherited. */
+export function leaveMaintViaMessage(f: ServerFacts, up: boolean): Message {
+  return {
+    text: `${who(f)} is ${up ? "UP" : "DOWN"}/READY (leaving maintenance).`,
+    severity: SEVERITY.notice,
+  };
+}

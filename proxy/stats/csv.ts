@@ -95,6 +95,7 @@ function checking(sv: ServerRuntime): boolean {
 export function serverStatus(sv: ServerRuntime): string {
   const { cfg } = sv;
   if (sv.admin === "maint") return "MAINT";
+  if (sv.inheritedMaint && cfg.track) return `MAINT (via ${cfg.track.backend}/${cfg.track.server})`;
   const top = cfg.rise + cfg.fall - 1;
   if (sv.up) {
     const goingDown = cfg.check && sv.health < top;
@@ -102,7 +103,8 @@ export function serverStatus(sv: ServerRuntime): string {
     if (sv.admin === "drain") return goingDown ? `DRAIN ${left}` : "DRAIN";
     if (sv.stopping) return goingDown ? `NOLB ${left}` : "NOLB";
     if (goingDown) return `UP ${left}`;
-    return cfg.check ? "UP" : "no check";
+    // A tracking server shows its state as a checked one does (its tracked server's).
+    return cfg.check || cfg.track ? "UP" : "no check";
   }
   if (cfg.check && sv.health > 0) return `DOWN ${sv.health}/${cfg.rise}`;
   return "DOWN";
@@ -392,7 +394,9 @@ export const COLUMNS: readonly Column[] = [
     (x) => x.c.lbtot,
     (x) => x.c.lbtot,
   ),
-  col("tracked", null, null, null),
+  col("tracked", null, null, (x) =>
+    x.sv.cfg.track ? `${x.sv.cfg.track.backend}/${x.sv.cfg.track.server}` : undefined,
+  ),
   col(
     "type",
     () => 0,

@@ -1390,7 +1390,7 @@ export const CASES: Record<string, Cases> = {
       {
         section: "backend",
         lines:
-          "server web1 127.0.0.1:8081 cookie A check inter 5s fastinter 1s downinter 10s rise 3 fall 2 weight 10 maxconn 100 maxqueue 10 slowstart 30s port 9000 addr 127.0.0.2\nserver web2 localhost:8082 backup disabled",
+          "server web1 127.0.0.1:8081 cookie A check inter 5s fastinter 1s downinter 10s rise 3 fall 2 weight 10 maxconn 100 maxqueue 10 slowstart 30s port 9000 addr 127.0.0.2\nserver web2 localhost:8082 backup disabled\nserver web3 127.0.0.1:8083 track web1\nserver web4 127.0.0.1:8084 track be/web3",
         check: (_m, p) => {
           expect(p.servers[0]).toMatchObject({
             name: "web1",
@@ -1412,6 +1412,8 @@ export const CASES: Record<string, Cases> = {
             backup: false,
           });
           expect(p.servers[0]!.checkAddr).toBe("127.0.0.2");
+          expect(p.servers[2]!.track).toEqual({ backend: "be", server: "web1" });
+          expect(p.servers[3]!.track).toEqual({ backend: "be", server: "web3" });
           expect(p.servers[1]).toMatchObject({
             name: "web2",
             id: 2,
@@ -1461,6 +1463,31 @@ export const CASES: Record<string, Cases> = {
         section: "backend",
         lines: "server web1 127.0.0.1:80 check addr checker.local",
         error: "'checker.local' is not an IPv4 or IPv6 address",
+      },
+      {
+        section: "backend",
+        lines: "server web1 127.0.0.1:80 check\nserver web2 127.0.0.1:81 track web9",
+        error: "'server be/web2' : unable to find required server 'web9' for tracking.",
+      },
+      {
+        section: "backend",
+        lines: "server web2 127.0.0.1:81 track nowhere/web1",
+        error: "'server be/web2' : unable to find required proxy 'nowhere' for tracking.",
+      },
+      {
+        section: "backend",
+        lines: "server web1 127.0.0.1:80 check\nserver web2 127.0.0.1:81 check track web1",
+        error: "unable to enable checks and tracking at the same time!",
+      },
+      {
+        section: "backend",
+        lines: "server web2 127.0.0.1:81 track other/s1",
+        error: "unable to use other/s1 for tracking as it does not have any check nor agent enabled.",
+      },
+      {
+        section: "backend",
+        lines: "server a 127.0.0.1:81 track b\nserver b 127.0.0.1:82 track a",
+        error: "tracking loop",
       },
     ],
   },

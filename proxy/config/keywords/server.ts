@@ -150,6 +150,19 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   valueOpt("port", "<port>", "port health checks connect to, when not the service port", (ctx, s, v) => {
     s.checkPort = int(ctx, v, 1, 65535, "a port");
   }),
+  valueOpt(
+    "track",
+    "[<backend>/]<server>",
+    "follow that server's health (and maintenance) instead of checking",
+    (ctx, s, v) => {
+      const slash = v.indexOf("/");
+      const server = slash === -1 ? v : v.slice(slash + 1);
+      if (server === "" || (slash !== -1 && slash === 0))
+        fail(ctx, `'${v}' names no server`, "track <server> or track <backend>/<server>");
+      // The backend is this one unless named; finish() checks both exist.
+      s.track = { backend: slash === -1 ? "" : v.slice(0, slash), server };
+    },
+  ),
   valueOpt("addr", "<ip>", "address health checks connect to, when not the server's", (ctx, s, v) => {
     if (!isIPv4(v) && !isIPv6(v)) fail(ctx, `'${v}' is not an IPv4 or IPv6 address`, "e.g. addr 10.0.0.5");
     s.checkAddr = v;
@@ -244,9 +257,13 @@ function parseServer(ctx: KwCtx, args: readonly string[]): void {
   const downinter = set.has("downinter");
   if (!fastinter) s.fastinter = s.inter;
   if (!downinter) s.downinter = s.inter;
-  const { checkPort, checkAddr, slowstart, cookie, ...rest } = s;
+  const { checkPort, checkAddr, slowstart, cookie, track, ...rest } = s;
+  if (track !== undefined && s.check) fail(ctx, "unable to enable checks and tracking at the same time!");
   const model: ServerModel = {
     ...rest,
+    ...(track !== undefined
+      ? { track: { backend: track.backend || ctx.proxy.name, server: track.server } }
+      : {}),
     ...(cookie !== undefined ? { cookie } : {}),
     ...(checkPort !== undefined ? { checkPort } : {}),
     ...(checkAddr !== undefined ? { checkAddr } : {}),
