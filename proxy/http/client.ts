@@ -277,6 +277,7 @@ export class ClientConnection {
       status: -1,
       bytesOut: 0,
       bytesIn: 0,
+      asap: false,
       termination: "----",
       clientCookie: "-",
       serverCookie: "-",

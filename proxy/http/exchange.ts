@@ -178,6 +178,8 @@ export class Exchange implements UpstreamOwner {
   // response side
   private resBuf: Buffer | null = null;
   private res: ResponseHead | undefined;
+  /** The line went out with the response headers (`option logasap`). */
+  private loggedAsap = false;
   /** Log bytes of a server response head dropped by `http-response deny`. */
   private droppedBytes = 0;
   /** The server whose valid response head this exchange relays. */
@@ -846,6 +848,7 @@ export class Exchange implements UpstreamOwner {
     this.resStarted = true;
     if (first !== null && first.length > 0) this.writeClientJoined(bytes, first);
     else this.writeClient(bytes);
+    this.logAsap(res.status);
     if (this.resDecoder === null || firstDone) {
       if (firstDone && this.resFraming === "chunked") this.logBytes += 1; // HTX's end-of-trailers block
       this.finish();
@@ -1264,7 +1267,37 @@ export class Exchange implements UpstreamOwner {
     }
     // Built only when the frontend logs, in one literal of a fixed shape: the record with
     // spreads cost a fifth of the throughput even when nothing was logged (profiled).
-    if (!c.fe.logging) return;
+    if (!c.fe.logging || this.loggedAsap) return;
+    this.emitLog(status, termination, bytesIn, bytesOut, false);
+  }
+
+  /**
+   * `option logasap`: the line goes out with the response headers, its Ta and bytes those of
+   * that moment (`+` in front), the stream still counted in its backend and server.
+   */
+  private logAsap(status: number): void {
+    if (!this.conn.fe.logging || !this.conn.fe.cfg.options.logasap) return;
+    const bytesIn =
+      htxRequestHeadSize(this.head.method, this.head.uri, this.head.headers) + (this.reqDecoder?.bytes ?? 0);
+    // The bytes so far: the head and what of the body came with it.
+    const bytesOut = this.logBytes + (this.resDecoder?.bytes ?? 0);
+    this.emitLog(status, `--${this.clientCookie}${this.serverCookie}`, bytesIn, bytesOut, true);
+    this.loggedAsap = true;
+  }
+
+  private emitLog(
+    status: number,
+    termination: string,
+    bytesIn: number,
+    bytesOut: number,
+    asap: boolean,
+  ): void {
+    const now = this.conn.node.now();
+    const c = this.conn;
+    const be = this.be;
+    const srv = this.server && this.tConnectStart !== 0 ? this.server : undefined;
+    // Logged at the end, the stream has left its backend and server: not counted in them.
+    const leaving = asap ? 0 : 1;
     c.fe.log({
       clientIp: c.srcIp,
       clientPort: c.srcPort,
@@ -1280,6 +1313,7 @@ export class Exchange implements UpstreamOwner {
       status,
       bytesOut,
       bytesIn,
+      asap,
       termination,
       clientCookie: this.clientCookie,
       serverCookie: this.serverCookie,
@@ -1293,10 +1327,9 @@ export class Exchange implements UpstreamOwner {
       responseHeaders: this.capturedResponse ?? this.res?.headers,
       actconn: c.node.actconn,
       feconn: c.fe.rt.conns,
-      // HAProxy logs once the stream has left its backend and server: not counted in them.
-      beconn: Math.max(0, (be?.rt.counters.scur ?? 0) - (this.taken ? 1 : 0)),
+      beconn: Math.max(0, (be?.rt.counters.scur ?? 0) - (this.taken ? leaving : 0)),
       srvconn: srv
-        ? Math.max(0, srv.rt.active - (this.slot !== null && this.slot === srv ? 1 : 0))
+        ? Math.max(0, srv.rt.active - (this.slot !== null && this.slot === srv ? leaving : 0))
         : (this.queuedOn?.rt.active ?? 0),
     });
   }

@@ -155,6 +155,8 @@ export interface ExchangeLog {
   status: number;
   bytesOut: number;
   bytesIn: number;
+  /** `option logasap`: logged when the response headers went out (see HttpLogRecord). */
+  asap: boolean;
   termination: string;
   clientCookie: string;
   serverCookie: string;

@@ -38,6 +38,11 @@ export interface HttpLogRecord {
   readonly status: number;
   /** Bytes sent to the client, headers included (%B). */
   readonly bytesOut: number;
+  /**
+   * `option logasap`: logged once the response headers went out, so Ta and the bytes are
+   * what they were then, with HAProxy's `+` in front.
+   */
+  readonly asap: boolean;
   /** Four letters, see `terminationState`. */
   readonly termination: string;
   readonly actconn: number;
@@ -224,8 +229,8 @@ export function httpLogFormatter(fe: CaptureConfig): (rec: HttpLogRecord) => str
     const line = rec.badRequest ? "<BADREQ>" : logEscape(rec.requestLine.slice(0, REQUEST_LINE_MAX));
     return (
       `${rec.clientIp}:${rec.clientPort} [${logDate(rec.acceptDate)}]${feField}${rec.backend}/${rec.server} ` +
-      `${timer(rec.tr)}/${timer(rec.tw)}/${timer(rec.tc)}/${timer(rec.trs)}/${timer(rec.ta)} ` +
-      `${rec.status} ${rec.bytesOut} ${cc} ${cs} ${rec.termination} ` +
+      `${timer(rec.tr)}/${timer(rec.tw)}/${timer(rec.tc)}/${timer(rec.trs)}/${rec.asap ? "+" : ""}${timer(rec.ta)} ` +
+      `${rec.status} ${rec.asap ? "+" : ""}${rec.bytesOut} ${cc} ${cs} ${rec.termination} ` +
       `${rec.actconn}/${rec.feconn}/${rec.beconn}/${rec.srvconn}/${rec.redispatched ? "+" : ""}${rec.retries} ` +
       `${rec.srvQueue}/${rec.backendQueue} ${caps}"${line}"`
     );

@@ -421,6 +421,7 @@ export class TcpSession {
       status: -1,
       bytesOut: this.bytesOut,
       bytesIn: 0,
+      asap: false,
       termination: `${ending}--`,
       clientCookie: "-",
       serverCookie: "-",

@@ -37,6 +37,7 @@ const LISTENS = [
   "cookie",
   "queue",
   "replies",
+  "asap",
 ] as const;
 type ListenName = (typeof LISTENS)[number];
 type Ports = Record<ListenName, number>;
@@ -73,6 +74,7 @@ function config(p: Ports, logPort: number, up: number, up2: number, dead: number
       `server s1 127.0.0.1:${up}`,
     ),
     ...l("noredisp", "retries 2", `server dead 127.0.0.1:${dead}`),
+    ...l("asap", "option logasap", `server s1 127.0.0.1:${up}`),
     ...l(
       "replies",
       "http-request redirect location /new if { path /old }",
@@ -226,6 +228,8 @@ const SCENARIOS: readonly Scenario[] = [
       rawClient(p.replies, [{ write: "POST /old HTTP/1.1\r\nhost: a\r\ncontent-length: 3\r\n\r\nabc" }]),
   },
   { name: "an http-request return", run: (p) => rawClient(p.replies, [{ write: req("/ret", [close]) }]) },
+  // Logged with the response headers: `+` before Ta and the bytes, the stream still counted.
+  { name: "option logasap", run: (p) => rawClient(p.asap, [{ write: req("/", [close]) }]) },
   {
     name: "cookie: with other cookies around it",
     run: (p) => rawClient(p.cookie, [{ write: req("/", [close, "cookie: a=1; SRV=A; b=2"]) }]),

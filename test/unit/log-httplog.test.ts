@@ -62,6 +62,7 @@ function rec(over: Partial<HttpLogRecord>): HttpLogRecord {
     ta: 1,
     status: 200,
     bytesOut: 131,
+    asap: false,
     termination: "--NI",
     actconn: 1,
     feconn: 1,
