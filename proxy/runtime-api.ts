@@ -29,9 +29,10 @@ import { processFigures } from "./output.js";
 import { SERVER_STATE_HEADER, SERVER_STATE_VERSION, serverStateLine } from "./server-state.js";
 import { type AdminState, type Counters, newCounters, type ServerRuntime } from "./state.js";
 import { CSV_HEADER, csvCell, type RowKind, type RowOptions, type StatsRow, statsRows } from "./stats/csv.js";
-import { infoText } from "./stats/info.js";
+import { INFO_FIELDS, infoText } from "./stats/info.js";
 import { countCliConnection } from "./stats/meter.js";
 import type { HaStatus } from "./stats/snapshot.js";
+import { infoJson, infoTyped, statsJson, statsTyped } from "./stats/typed.js";
 import { VERSION } from "./version.js";
 
 export type RuntimeLevel = StatsSocket["level"];
@@ -380,42 +381,70 @@ interface StatFilter {
 
 const ALL_ROWS: StatFilter = { iid: -1, type: -1, sid: -1 };
 
-/** What `show stat` does with a word HAProxy takes as an output option. */
-const STAT_OPTIONS: Readonly<Record<string, (o: RowOptions) => RowOptions>> = {
-  up: (o) => ({ ...o, hideDown: true }),
-  "no-maint": (o) => ({ ...o, hideMaint: true }),
-  // Field descriptions only show in the typed and JSON forms: the CSV is unchanged.
-  desc: (o) => o,
-  typed: () => {
-    throw new RuntimeError("Not supported by fulcrum: 'show stat typed' (use the CSV form, 'show stat').");
-  },
-  json: () => {
-    throw new RuntimeError("Not supported by fulcrum: 'show stat json' (use the CSV form, 'show stat').");
-  },
+/** The forms `show stat` and `show info` print (`typed`, `json`: the last one given wins). */
+type StatFormat = "csv" | "typed" | "json";
+
+interface StatRequest {
+  readonly format: StatFormat;
+  readonly rows: RowOptions;
+  /** `desc`: field descriptions, which only the typed form prints. */
+  readonly desc: boolean;
+}
+
+/** What `show stat` does with each word HAProxy takes as an output option; others are ignored. */
+const STAT_OPTIONS: Readonly<Record<string, (o: StatRequest) => StatRequest>> = {
+  up: (o) => ({ ...o, rows: { ...o.rows, hideDown: true } }),
+  "no-maint": (o) => ({ ...o, rows: { ...o.rows, hideMaint: true } }),
+  desc: (o) => ({ ...o, desc: true }),
+  typed: (o) => ({ ...o, format: "typed" }),
+  json: (o) => ({ ...o, format: "json" }),
 };
 
+/** Reads the option words in turn, as HAProxy's `cli_parse_show_stat` does. */
+function statRequest(words: readonly string[]): StatRequest {
+  let req: StatRequest = { format: "csv", rows: { legends: true }, desc: false };
+  for (const w of words) req = STAT_OPTIONS[w]?.(req) ?? req;
+  return req;
+}
+
+function statsCsvText(rows: readonly StatsRow[]): string {
+  let out = CSV_HEADER;
+  for (const r of rows) out += `${r.fields.map(csvCell).join(",")},\n`;
+  return out;
+}
+
+const STAT_FORMS: Readonly<Record<StatFormat, (rows: readonly StatsRow[]) => string>> = {
+  csv: statsCsvText,
+  typed: statsTyped,
+  json: statsJson,
+};
+
+/** HAProxy's descriptions of its fields are not carried: say so rather than print them bare. */
+function refuseTypedDesc(req: { format: StatFormat; desc: boolean }, what: string): void {
+  if (req.format === "typed" && req.desc)
+    throw new RuntimeError(`Not supported by fulcrum: '${what} typed desc' (use '${what} typed').`);
+}
+
 /**
- * `show stat [{<iid>|<proxy>} <type> <sid>] [up|no-maint|desc]`, read as HAProxy 2.6 reads
- * it: the three filters count only when all three are there; a proxy name, else its number
- * (0, or a name that is no proxy, is "No such proxy."); the option comes after them, or
- * alone.
+ * `show stat [{<iid>|<proxy>} <type> <sid>] [typed|json|desc|up|no-maint]*`, read as HAProxy
+ * 2.6 reads it: the three filters count only when all three are there; a proxy name, else its
+ * number (0, or a name that is no proxy, is "No such proxy."); the options come after them,
+ * in any number and order.
  */
 function showStat(args: readonly string[], node: ProxyNode): string {
   let filter = ALL_ROWS;
-  let option = args[0];
+  let options = args;
   if (args.length >= 3) {
     const named = node.model.proxies.find((p) => p.name === args[0]);
     const iid = named?.id ?? atoi(args[0]!);
     if (iid === 0) throw new RuntimeError("No such proxy.");
     filter = { iid, type: atoi(args[1]!), sid: atoi(args[2]!) };
-    option = args[3];
+    options = args.slice(3);
   }
-  const opts = STAT_OPTIONS[option ?? ""]?.({ legends: true }) ?? { legends: true };
-  let out = CSV_HEADER;
-  for (const r of statsRows(node.out.snapshot(node), opts)) {
-    if (rowShown(r, filter)) out += `${r.fields.map(csvCell).join(",")},\n`;
-  }
-  return out;
+  const req = statRequest(options);
+  refuseTypedDesc(req, "show stat");
+  const rows = statsRows(node.out.snapshot(node), req.rows).filter((r) => rowShown(r, filter));
+  return STAT_FORMS[req.format](rows);
 }
 
 function rowShown(r: StatsRow, f: StatFilter): boolean {
@@ -524,9 +553,14 @@ function clearCounters(args: readonly string[], node: ProxyNode, session: Sessio
 
 // ---- show info, show ha -------------------------------------------------------------------
 
-/** `show info`: HAProxy's fields, in its order, with the values this node has (stats/info.ts). */
-function showInfo(node: ProxyNode): string {
-  return infoText(processFigures(node));
+/** `show info [typed|json|desc]*`: HAProxy's fields, in its order, with this node's values (stats/info.ts). */
+function showInfo(args: readonly string[], node: ProxyNode): string {
+  const req = statRequest(args);
+  refuseTypedDesc(req, "show info");
+  const figures = processFigures(node);
+  if (req.format === "csv") return infoText(figures);
+  const fields = INFO_FIELDS.map((f) => ({ ...f, value: f.value(figures) }));
+  return req.format === "typed" ? infoTyped(fields) : infoJson(fields);
 }
 
 /** `show ha` before the HA layer adds its own: the stats page's HA block, as lines. */
@@ -581,12 +615,16 @@ const BUILTIN: readonly Command[] = [
   command(
     "show stat",
     "user",
-    "show stat [desc|no-maint|up]*",
+    "show stat [desc|json|no-maint|typed|up]*",
     "report counters for each proxy and server",
     showStat,
   ),
-  command("show info", "user", "show info", "report information about the running process", (_a, node) =>
-    showInfo(node),
+  command(
+    "show info",
+    "user",
+    "show info [desc|json|typed]*",
+    "report information about the running process",
+    showInfo,
   ),
   command("show ha", "user", "show ha", "this node's HA role, epoch and peer", (_a, node) => showHa(node)),
   command("show backend", "user", "show backend", "list backends in the current running config", showBackend),
