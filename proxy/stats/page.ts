@@ -3,13 +3,14 @@
  * README.md):
  * - the prefix is compared with the request URI, query string included (`stats uri
  *   /haproxy?stats` is common), only for GET, HEAD and POST; other methods go to a server;
- * - options are looked for anywhere after the prefix: `;csv`, `;norefresh`, `;up`,
- *   `;no-maint`;
+ * - options are looked for anywhere after the prefix: `;csv`, `;typed`, `;json`,
+ *   `;norefresh`, `;up`, `;no-maint`; `;json` wins over `;typed`, which wins over `;csv`,
+ *   whatever their order;
  * - `stats auth`: a missing or wrong `Authorization: Basic` gets the 401 page with
  *   `www-authenticate: Basic realm="HAProxy Statistics"` (or `stats realm`);
- * - 200 with `cache-control: no-cache`, `content-type: text/html` or `text/plain` (CSV),
- *   and `refresh: N` (seconds) when `stats refresh` is set and `;norefresh` is not, on the
- *   CSV too;
+ * - 200 with `cache-control: no-cache`, `content-type: text/html`, `text/plain` (CSV,
+ *   typed) or `application/json`, and `refresh: N` (seconds) when `stats refresh` is set and
+ *   `;norefresh` is not, on the CSV and the other forms too;
  * - POST: with `stats admin` allowing it, the form's `b` (backend name or `#id`), `s` (servers)
  *   and `action` are applied and answered with a 303 to `PREFIX;st=DONE|PART|NONE|ERRP`;
  *   without, refused with a 303 to `PREFIX;st=DENY`.
@@ -17,9 +18,10 @@
  */
 import type { StatsConfig } from "../config/model.js";
 import { ErrorReplies } from "../http/responses.js";
-import { statsCsv } from "./csv.js";
+import { type RowOptions, statsCsv, statsRows } from "./csv.js";
 import { statsHtml } from "./html.js";
 import type { StatsSnapshot } from "./snapshot.js";
+import { statsJson, statsTyped } from "./typed.js";
 
 export const DEFAULT_STATS_REALM = "HAProxy Statistics";
 
@@ -37,6 +39,8 @@ export function isStatsRequest(
 /** What the part of the URI after the stats prefix asks for. */
 export interface StatsFlags {
   readonly csv: boolean;
+  readonly typed: boolean;
+  readonly json: boolean;
   readonly noRefresh: boolean;
   readonly hideDown: boolean;
   readonly hideMaint: boolean;
@@ -44,6 +48,8 @@ export interface StatsFlags {
 
 const FLAG_WORDS: readonly (readonly [keyof StatsFlags, string])[] = [
   ["csv", ";csv"],
+  ["typed", ";typed"],
+  ["json", ";json"],
   ["noRefresh", ";norefresh"],
   ["hideDown", ";up"],
   ["hideMaint", ";no-maint"],
@@ -52,6 +58,8 @@ const FLAG_WORDS: readonly (readonly [keyof StatsFlags, string])[] = [
 export function statsFlags(rest: string): StatsFlags {
   const f: Record<keyof StatsFlags, boolean> = {
     csv: false,
+    typed: false,
+    json: false,
     noRefresh: false,
     hideDown: false,
     hideMaint: false,
@@ -147,6 +155,25 @@ export function statsAuthorized(cfg: Pick<StatsConfig, "auth">, authorization: s
 
 const defaultReplies = new ErrorReplies();
 
+/** The forms other than the HTML page: their content type and their text, from the same rows. */
+interface TextForm {
+  readonly contentType: string;
+  readonly render: (snap: StatsSnapshot, o: RowOptions) => string;
+}
+
+const TEXT_FORMS: Readonly<Record<"csv" | "typed" | "json", TextForm>> = {
+  csv: { contentType: "text/plain", render: statsCsv },
+  typed: { contentType: "text/plain", render: (snap, o) => statsTyped(statsRows(snap, o)) },
+  json: { contentType: "application/json", render: (snap, o) => statsJson(statsRows(snap, o)) },
+};
+
+/** The form asked for, in HAProxy's precedence (json, then typed, then csv); none: the page. */
+function textForm(flags: StatsFlags): TextForm | undefined {
+  if (flags.json) return TEXT_FORMS.json;
+  if (flags.typed) return TEXT_FORMS.typed;
+  return flags.csv ? TEXT_FORMS.csv : undefined;
+}
+
 /** The stats response for a request that `isStatsRequest` accepted. */
 export function statsResponse(req: StatsRequest): StatsReply {
   const { cfg } = req;
@@ -177,9 +204,10 @@ export function statsResponse(req: StatsRequest): StatsReply {
       body: Buffer.alloc(0),
     };
   }
+  const form = textForm(flags);
   const headers: [string, string][] = [
     ["cache-control", "no-cache"],
-    ["content-type", flags.csv ? "text/plain" : "text/html"],
+    ["content-type", form?.contentType ?? "text/html"],
   ];
   if (cfg.refresh !== undefined && !flags.noRefresh) {
     headers.push(["refresh", String(Math.floor(cfg.refresh / 1000))]);
@@ -187,8 +215,8 @@ export function statsResponse(req: StatsRequest): StatsReply {
   if (head) return { status: 200, reason: "OK", headers, body: Buffer.alloc(0) };
   const outcome = /;st=([A-Z]{4})/.exec(req.uri.slice(cfg.uri.length))?.[1];
   const snap = req.snapshot();
-  const text = flags.csv
-    ? statsCsv(snap, { legends: cfg.showLegends, hideDown: flags.hideDown, hideMaint: flags.hideMaint })
+  const text = form
+    ? form.render(snap, { legends: cfg.showLegends, hideDown: flags.hideDown, hideMaint: flags.hideMaint })
     : statsHtml(snap, {
         stats: cfg,
         hideDown: flags.hideDown,

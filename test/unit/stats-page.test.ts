@@ -74,15 +74,19 @@ describe("stats uri requests", () => {
     expect(isStatsRequest(statsConfig({ enabled: false }), "GET", "/haproxy-stats")).toBe(false);
   });
 
-  it("reads ;csv, ;norefresh, ;up and ;no-maint anywhere after the prefix", () => {
+  it("reads ;csv, ;typed, ;json, ;norefresh, ;up and ;no-maint anywhere after the prefix", () => {
     expect(statsFlags(";csv;norefresh")).toEqual({
       csv: true,
+      typed: false,
+      json: false,
       noRefresh: true,
       hideDown: false,
       hideMaint: false,
     });
-    expect(statsFlags("?x;up;no-maint")).toEqual({
+    expect(statsFlags("?x;up;no-maint;json;typed")).toEqual({
       csv: false,
+      typed: true,
+      json: true,
       noRefresh: false,
       hideDown: true,
       hideMaint: true,
