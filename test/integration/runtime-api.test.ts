@@ -165,13 +165,12 @@ describe("stats socket commands answer as haproxy 2.6", () => {
     await expectAnswer("show stat 0 -1 -1", "No such proxy.\n\n");
   });
 
-  it("show stat typed and json: fulcrum says it does not have them", async () => {
+  it("show stat typed and json: the typed and JSON forms (test/integration/stats-typed compares them)", async () => {
     const fu = sides.find((s) => s.tag === "fulcrum")!;
-    for (const form of ["typed", "json"]) {
-      expect(await ctlExchange(fu.sock(), `show stat ${form}`)).toBe(
-        `Not supported by fulcrum: 'show stat ${form}' (use the CSV form, 'show stat').\n\n`,
-      );
-    }
+    expect(await ctlExchange(fu.sock(), "show stat typed")).toMatch(/^F\.2\.0\.0\.pxname\.1:KNS:str:fe\n/);
+    expect(await ctlExchange(fu.sock(), "show stat json")).toMatch(
+      /^\[\[\{"objType":"Frontend","proxyId":2,/,
+    );
   });
 
   const WEIGHT_ANSWERS: readonly [string, string][] = [
