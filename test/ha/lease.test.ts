@@ -81,13 +81,18 @@ describe("the lease in a real Redis", () => {
   it("compare-and-renew extends the holder's lease", async () => {
     const { a } = await pair(300);
     const epoch = epochOf(await a.acquire(0));
+    let renewedAt = 0;
     for (let i = 0; i < 5; i++) {
       await new Promise((r) => setTimeout(r, 100));
       expect(await a.renew(epoch)).toMatchObject({ type: "lease-renewed", epoch });
+      renewedAt = Date.now();
     }
     const now = await a.read();
+    // Still held after five lease periods' worth of renews, with a fresh lease: what is left
+    // of it is the lease time less the time since the last renew (a loaded machine may take
+    // a while between the two calls).
     expect(now?.holder?.epoch).toBe(epoch);
-    expect(now?.ttl).toBeGreaterThan(150);
+    expect(now?.ttl).toBeGreaterThan(300 - (Date.now() - renewedAt) - 50);
   });
 
   it("a renew after the lease expired and the peer took it is refused, naming the new holder", async () => {

@@ -188,7 +188,10 @@ describe("the HA loop with a real Redis", () => {
 
   it("graceful stop (SIGUSR1) of the MASTER: the BACKUP takes over without waiting for the lease to expire", async () => {
     const { lb1, lb2, h1, h2, logs } = await pair({ leaseTime: 2000 });
-    await Promise.all([lb1.start(h1), lb2.start(h2)]);
+    // lb1 first, MASTER alone, then lb2: which node starts as MASTER is not what this tests.
+    await lb1.start(h1);
+    await waitFor(() => h1.bound, { what: "lb1 MASTER alone", timeout: 10_000 });
+    await lb2.start(h2);
     await waitFor(() => h1.bound && lb2.role === "BACKUP", { what: "lb1 MASTER", timeout: 10_000 });
     const t0 = Date.now();
     await lb1.stop("graceful");
@@ -207,7 +210,10 @@ describe("the HA loop with a real Redis", () => {
 
   it("fast stop (SIGTERM) of the MASTER also hands over at once", async () => {
     const { lb1, lb2, h1, h2 } = await pair({ leaseTime: 2000 });
-    await Promise.all([lb1.start(h1), lb2.start(h2)]);
+    // lb1 first, MASTER alone, then lb2: which node starts as MASTER is not what this tests.
+    await lb1.start(h1);
+    await waitFor(() => h1.bound, { what: "lb1 MASTER alone", timeout: 10_000 });
+    await lb2.start(h2);
     await waitFor(() => h1.bound && lb2.role === "BACKUP", { what: "lb1 MASTER", timeout: 10_000 });
     const t0 = Date.now();
     await lb1.stop("fast");
@@ -248,7 +254,10 @@ describe("the HA loop with a real Redis", () => {
 
   it("Redis killed for a while: the MASTER stays MASTER on its peer's confirmations, one MASTER throughout", async () => {
     const { lb1, lb2, h1, h2, logs } = await pair();
-    await Promise.all([lb1.start(h1), lb2.start(h2)]);
+    // lb1 first, MASTER alone, then lb2: which node starts as MASTER is not what this tests.
+    await lb1.start(h1);
+    await waitFor(() => h1.bound, { what: "lb1 MASTER alone", timeout: 10_000 });
+    await lb2.start(h2);
     await waitFor(() => h1.bound && lb2.role === "BACKUP", { what: "lb1 MASTER" });
     await waitFor(() => lb1.status().peer?.linkUp && lb2.status().peer?.linkUp, { what: "the peer link" });
     await redis.proc.stop();
@@ -272,7 +281,10 @@ describe("the HA loop with a real Redis", () => {
 
   it("Redis down and the peer link cut: the MASTER steps down (an outage by design), and the pair recovers with Redis", async () => {
     const { lb1, lb2, h1, h2, r1, r2, logs } = await pair({ viaRelay: true });
-    await Promise.all([lb1.start(h1), lb2.start(h2)]);
+    // lb1 first, MASTER alone, then lb2: which node starts as MASTER is not what this tests.
+    await lb1.start(h1);
+    await waitFor(() => h1.bound, { what: "lb1 MASTER alone", timeout: 10_000 });
+    await lb2.start(h2);
     await waitFor(() => h1.bound && lb2.role === "BACKUP", { what: "lb1 MASTER" });
     await waitFor(() => lb1.status().peer?.linkUp && lb2.status().peer?.linkUp, { what: "the peer link" });
     await redis.proc.stop();
@@ -298,7 +310,10 @@ describe("the HA loop with a real Redis", () => {
 
   it("the peer link cut while Redis works: nothing changes (adverts also travel over pub/sub)", async () => {
     const { lb1, lb2, h1, h2, r1, r2 } = await pair({ viaRelay: true });
-    await Promise.all([lb1.start(h1), lb2.start(h2)]);
+    // lb1 first, MASTER alone, then lb2: which node starts as MASTER is not what this tests.
+    await lb1.start(h1);
+    await waitFor(() => h1.bound, { what: "lb1 MASTER alone", timeout: 10_000 });
+    await lb2.start(h2);
     await waitFor(() => h1.bound && lb2.role === "BACKUP", { what: "lb1 MASTER" });
     r1!.cut();
     r2!.cut();
@@ -314,7 +329,10 @@ describe("the HA loop with a real Redis", () => {
     const { lb1, lb2, h1, h2 } = await pair({ leaseTime: 3000 });
     const t1 = lb1.shared.sessionTable("app", new MemorySessionTable(3_600_000), 3_600_000);
     const t2 = lb2.shared.sessionTable("app", new MemorySessionTable(3_600_000), 3_600_000);
-    await Promise.all([lb1.start(h1), lb2.start(h2)]);
+    // lb1 first, MASTER alone, then lb2: which node starts as MASTER is not what this tests.
+    await lb1.start(h1);
+    await waitFor(() => h1.bound, { what: "lb1 MASTER alone", timeout: 10_000 });
+    await lb2.start(h2);
     await waitFor(() => h1.bound && lb2.role === "BACKUP", { what: "lb1 MASTER", timeout: 10_000 });
     for (let i = 0; i < 30; i++) t1.learn(`JSESSIONID${i}`, i % 3 === 0 ? "web2" : "web1", Date.now());
     await waitFor(() => t2.get("JSESSIONID29") !== undefined, { what: "lb2 to follow" });

@@ -42,9 +42,11 @@ beforeAll(async () => {
       `backend send\n  option httpchk\n` +
       `  http-check send meth POST uri /x ver HTTP/1.1 hdr Host example body "abc"\n` +
       `  server s1 127.0.0.1:${sendServer.port} check inter 100\n` +
-      `backend soft\n  option httpchk\n  http-check disable-on-404\n` +
+      // `timeout check` bounds the read: without it `inter` bounds the whole check, and a
+      // loaded machine turned a 100 ms check into a timeout (an extra logged line) once.
+      `backend soft\n  option httpchk\n  http-check disable-on-404\n  timeout check 5s\n` +
       `  server s1 127.0.0.1:${softServer.port} check inter 100\n` +
-      `backend logged\n  option httpchk\n  option log-health-checks\n` +
+      `backend logged\n  option httpchk\n  option log-health-checks\n  timeout check 5s\n` +
       `  server s1 127.0.0.1:${loggedServer.port} check inter 100 rise 2 fall 2\n` +
       `backend slow\n  option httpchk\n  timeout check 5s\n` +
       `  server s1 127.0.0.1:${slowServer.port} check inter 100\n`,
