@@ -178,6 +178,8 @@ export class Exchange implements UpstreamOwner {
   // response side
   private resBuf: Buffer | null = null;
   private res: ResponseHead | undefined;
+  /** Log bytes of the interim (1xx) responses sent before the final one. */
+  private interimLogBytes = 0;
   /** The line went out with the response headers (`option logasap`). */
   private loggedAsap = false;
   /** Log bytes of a server response head dropped by `http-response deny`. */
@@ -186,6 +188,8 @@ export class Exchange implements UpstreamOwner {
   private answeredBy: ServerPlan | null = null;
   /** A local answer waiting for the request body (a stats admin POST). */
   private whenBodyDone: (() => void) | null = null;
+  /** http-buffer-request: goes on once the buffered body reaches the buffer's size. */
+  private bodyFull: (() => void) | null = null;
   /** Positions in the queues it waited in (the log's srv_queue / backend_queue). */
   private srvQueue = 0;
   private backendQueue = 0;
@@ -225,8 +229,8 @@ export class Exchange implements UpstreamOwner {
   private ended = false;
   private blockedOnClient = false;
 
-  /** Time to receive the whole request head (HAProxy's TR). */
-  private readonly tr: number;
+  /** Time to receive the whole request head (HAProxy's TR); the body too when it is buffered. */
+  private tr: number;
 
   constructor(conn: ClientConnection, head: RequestHead, t0: number, headDone: number) {
     this.conn = conn;
@@ -252,7 +256,45 @@ export class Exchange implements UpstreamOwner {
     if (!this.stepGuard(rest)) return;
     if (!this.stepIntercept()) return;
     if (!this.stepRoute()) return;
+    if (this.buffersBody()) {
+      this.waitForBody();
+      return;
+    }
     this.stepChoose();
+  }
+
+  /** `option http-buffer-request` (the frontend's or the backend's) with a body still coming. */
+  private buffersBody(): boolean {
+    return (
+      !this.reqDone && (this.conn.fe.cfg.options.httpBufferRequest || this.be!.cfg.options.httpBufferRequest)
+    );
+  }
+
+  /**
+   * As HAProxy's http-buffer-request: no server is chosen before the body is in (or fills
+   * the request buffer), TR counts that wait, and an `Expect: 100-continue` is answered here
+   * and not forwarded.
+   */
+  private waitForBody(): void {
+    const h = this.head.headers;
+    const at = headerIndex(h, "expect");
+    if (at !== -1 && h.values[at]!.toLowerCase() === "100-continue") {
+      h.names.splice(at, 1);
+      h.values.splice(at, 1);
+      const interim = "HTTP/1.1 100 Continue\r\n\r\n";
+      this.conn.socket.write(interim, "latin1");
+      this.resBytes += interim.length;
+      this.interimLogBytes += htxResponseHeadSize(11, 100, "Continue", { names: [], values: [] });
+    }
+    this.phase = Phase.Request;
+    this.whenBodyDone = () => {
+      this.bodyFull = null;
+      this.disarmClientWait();
+      this.tr = this.conn.node.now() - this.t0;
+      this.stepChoose();
+    };
+    this.bodyFull = this.whenBodyDone;
+    this.armClientWait();
   }
 
   /** Framing checks; reads body bytes that came with the head, so a bad chunk is never sent. */
@@ -637,6 +679,12 @@ export class Exchange implements UpstreamOwner {
     if (this.pending !== null) {
       this.pending.push(piece);
       this.pendingBytes += piece.length;
+      if (this.bodyFull !== null && this.pendingBytes >= this.conn.fe.limits.maxHead) {
+        // The request buffer is full: HAProxy stops waiting and goes on with what it has.
+        const go = this.bodyFull;
+        this.whenBodyDone = null;
+        go();
+      }
       if (this.pendingBytes > PENDING_LIMIT) this.conn.pause();
       return;
     }
@@ -736,6 +784,8 @@ export class Exchange implements UpstreamOwner {
         responseFraming(head.headers, head.status, this.head.method, head.version);
         const bytes = `${head.proto} ${head.code} ${head.reason}\r\n${serialiseHeaders(head.headers)}`;
         this.resBytes += bytes.length;
+        // HAProxy's byte count includes the interim responses it forwarded.
+        this.interimLogBytes += htxResponseHeadSize(head.version, head.status, head.reason, head.headers);
         this.conn.socket.write(bytes, "latin1");
         if (this.resBuf === null) return;
         continue;
@@ -744,7 +794,7 @@ export class Exchange implements UpstreamOwner {
       break;
     }
     this.trs = this.conn.node.now() - this.tSent;
-    this.logBytes = htxResponseHeadSize(
+    this.logBytes = this.interimLogBytes + htxResponseHeadSize(
       this.res!.version,
       this.res!.status,
       this.res!.reason,

@@ -38,6 +38,7 @@ const LISTENS = [
   "queue",
   "replies",
   "asap",
+  "buffer",
 ] as const;
 type ListenName = (typeof LISTENS)[number];
 type Ports = Record<ListenName, number>;
@@ -75,6 +76,7 @@ function config(p: Ports, logPort: number, up: number, up2: number, dead: number
     ),
     ...l("noredisp", "retries 2", `server dead 127.0.0.1:${dead}`),
     ...l("asap", "option logasap", `server s1 127.0.0.1:${up}`),
+    ...l("buffer", "option http-buffer-request", `server s1 127.0.0.1:${up}`),
     ...l(
       "replies",
       "http-request redirect location /new if { path /old }",
@@ -230,6 +232,19 @@ const SCENARIOS: readonly Scenario[] = [
   { name: "an http-request return", run: (p) => rawClient(p.replies, [{ write: req("/ret", [close]) }]) },
   // Logged with the response headers: `+` before Ta and the bytes, the stream still counted.
   { name: "option logasap", run: (p) => rawClient(p.asap, [{ write: req("/", [close]) }]) },
+  {
+    // TR runs until the body is in; the proxy's own 100 Continue counts in the bytes.
+    name: "option http-buffer-request with Expect: 100-continue and a late body",
+    run: (p) =>
+      rawClient(p.buffer, [
+        {
+          write:
+            "POST /up HTTP/1.1\r\nhost: a\r\nexpect: 100-continue\r\ncontent-length: 5\r\nconnection: close\r\n\r\n",
+          waitFor: "100 Continue",
+        },
+        { delayMs: 300, write: "hello" },
+      ]),
+  },
   {
     name: "cookie: with other cookies around it",
     run: (p) => rawClient(p.cookie, [{ write: req("/", [close, "cookie: a=1; SRV=A; b=2"]) }]),

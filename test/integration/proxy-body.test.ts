@@ -30,6 +30,9 @@ afterAll(async () => {
 let port: number;
 let tunnelPort: number;
 let closerPort: number;
+let bufferedPort: number;
+/** What the recording server saw: when each connection came, and its bytes. */
+const recorded: { at: number; data: string }[] = [];
 let echo: ScriptedServer;
 /** What the server that answers early and closes received, per connection. */
 const closerSeen: string[] = [];
@@ -79,18 +82,40 @@ beforeAll(async () => {
   cleanup.push(() => echo.close());
   const ws = await wsServer();
   const closer = await earlyCloser();
+  const recorder = await recordingServer();
   const { ports } = await proxy(
     `${DEFAULTS}frontend fe\n  bind 127.0.0.1:@PORT1\n  default_backend be\n` +
       `backend be\n  server s1 127.0.0.1:${echo.port}\n` +
       `frontend ws\n  bind 127.0.0.1:@PORT2\n  default_backend wsb\n` +
       `backend wsb\n  timeout tunnel 400\n  server w 127.0.0.1:${ws}\n` +
-      `listen closer\n  bind 127.0.0.1:@PORT3\n  server c 127.0.0.1:${closer}\n`,
+      `listen closer\n  bind 127.0.0.1:@PORT3\n  server c 127.0.0.1:${closer}\n` +
+      `listen buffered\n  bind 127.0.0.1:@PORT4\n  option http-buffer-request\n  server c 127.0.0.1:${recorder}\n`,
     cleanup,
   );
   port = ports[1]!;
   tunnelPort = ports[2]!;
   closerPort = ports[3]!;
+  bufferedPort = ports[4]!;
 });
+
+/** A server that notes when each connection comes and answers once a 5-byte body is in. */
+async function recordingServer(): Promise<number> {
+  const srv = createServer((s) => {
+    const r = { at: Date.now(), data: "" };
+    recorded.push(r);
+    s.on("error", () => undefined);
+    s.on("data", (d) => {
+      r.data += d.toString("latin1");
+      const end = r.data.indexOf("\r\n\r\n");
+      if (end !== -1 && r.data.length >= end + 4 + 5) s.end("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    });
+  });
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  cleanup.push(() => new Promise<void>((r) => srv.close(() => r())));
+  const a = srv.address();
+  return typeof a === "object" && a ? a.port : 0;
+}
 
 /** A server that answers as soon as a head arrives, then closes (413 to an upload, say). */
 async function earlyCloser(): Promise<number> {
@@ -282,6 +307,22 @@ describe("an early response", () => {
     expect(next.status).toBe(413);
     expect(closerSeen).toHaveLength(2);
     expect(closerSeen[1]).toMatch(/^GET \/next HTTP\/1\.1\r\n/);
+  });
+});
+
+describe("option http-buffer-request", () => {
+  it("answers 100-continue itself, and reaches a server only once the body is in, without the Expect", async () => {
+    const c = await RawClient.open(bufferedPort);
+    c.send("POST /up HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    expect((await c.response()).raw).toBe("HTTP/1.1 100 Continue\r\n\r\n");
+    await new Promise((r) => setTimeout(r, 200)); // the body comes late, on purpose
+    const sentAt = Date.now();
+    expect(recorded).toHaveLength(0);
+    c.send("hello");
+    expect((await c.response()).raw).toBe("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]!.at).toBeGreaterThanOrEqual(sentAt);
+    expect(recorded[0]!.data).toBe("POST /up HTTP/1.1\r\nhost: test\r\ncontent-length: 5\r\n\r\nhello");
   });
 });
 
