@@ -794,12 +794,9 @@ export class Exchange implements UpstreamOwner {
       break;
     }
     this.trs = this.conn.node.now() - this.tSent;
-    this.logBytes = this.interimLogBytes + htxResponseHeadSize(
-      this.res!.version,
-      this.res!.status,
-      this.res!.reason,
-      this.res!.headers,
-    );
+    this.logBytes =
+      this.interimLogBytes +
+      htxResponseHeadSize(this.res!.version, this.res!.status, this.res!.reason, this.res!.headers);
     this.phase = Phase.Data;
     this.up!.setIoTimeout(this.be!.timeouts.server ?? 0);
     const res = this.res!;
