@@ -230,6 +230,8 @@ export class SharedState {
 
   stop(): void {
     clearTimeout(this.resyncRetry);
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
     this.resyncOwed = false;
     this.redis.off("ready", this.onCommandReady);
     this.subscriber?.off("message", this.onMessage);
@@ -307,7 +309,7 @@ export class SharedState {
     void this.send(w).then((outcome) => {
       if (outcome === "retry") {
         this.enqueue(key, w);
-        void this.drain();
+        this.drainLater();
       }
     });
   }
@@ -362,11 +364,15 @@ export class SharedState {
   private async drain(): Promise<void> {
     if (this.draining || this.redis.status !== "ready") return;
     this.draining = true;
+    let failed = false;
     try {
       for (let guard = 0; guard < 1_000_000 && this.queue.size > 0; guard++) {
         const [key, w] = this.queue.entries().next().value as [string, PendingWrite];
         const outcome = await this.send(w);
-        if (outcome === "retry") break;
+        if (outcome === "retry") {
+          failed = true;
+          break;
+        }
         if (this.queue.get(key) === w) this.queue.delete(key);
         if (outcome === "done") this.stats.replayed += 1;
         this.stats.queued = this.queue.size;
@@ -374,7 +380,23 @@ export class SharedState {
     } finally {
       this.draining = false;
     }
-    if (this.queue.size > 0 && this.redis.status === "ready") void this.drain();
+    // A write that failed on a connection still called ready (it is going away) is tried
+    // again later, never at once: retrying at once is a loop of rejected promises that never
+    // lets the event loop run (the MASTER fell silent for seconds when Redis died, and its
+    // peer fenced it). A connection that comes back calls drain() itself ("ready").
+    if (failed) this.drainLater();
+    else if (this.queue.size > 0 && this.redis.status === "ready") void this.drain();
+  }
+
+  private drainTimer: NodeJS.Timeout | undefined;
+
+  private drainLater(): void {
+    if (this.drainTimer !== undefined) return;
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
+      void this.drain();
+    }, 200);
+    this.drainTimer.unref();
   }
 
   /** Resolves once the queue is empty (or after `timeout` ms): for a graceful stop and tests. */

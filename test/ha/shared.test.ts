@@ -200,6 +200,33 @@ describe("shared server admin state", () => {
 });
 
 describe("shared state while Redis is away", () => {
+  it("a write that fails on a connection still called ready is retried later, never in a loop that starves the event loop", async () => {
+    const keys = section();
+    const lb1 = await node(keys, "lb1");
+    // The moment a connection breaks: the socket is gone, but the client learns it (status
+    // and events) only on a later turn of the event loop. Writes made now fail at once.
+    const stream = (lb1.cmd as unknown as { stream: { destroy(): void } }).stream;
+    stream.destroy();
+    expect(lb1.cmd.status).toBe("ready");
+    lb1.table.learn("LOOP1", "web1", Date.now());
+    lb1.table.learn("LOOP2", "web2", Date.now());
+    // Timers still run (a loop of rejected promises would never let this one fire).
+    const fired = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 2000);
+      setTimeout(() => {
+        clearTimeout(t);
+        resolve(true);
+      }, 20);
+    });
+    expect(fired).toBe(true);
+    // And the writes land once the client has reconnected.
+    const raw = await connect();
+    await waitFor(async () => (await raw.hlen(keys.sessions("app"))) === 2, {
+      what: "both writes",
+      timeout: 5000,
+    });
+  });
+
   it("writes queue while Redis is down and are replayed with their epoch when it returns", async () => {
     const keys = section();
     const lb1 = await node(keys, "lb1");
