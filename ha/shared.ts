@@ -303,7 +303,8 @@ export class SharedState {
   private submit(key: string, w: PendingWrite): void {
     if (this.queue.size > 0 || this.draining || this.redis.status !== "ready") {
       this.enqueue(key, w);
-      void this.drain();
+      // While a retry waits out its back-off, new writes queue behind it.
+      if (this.drainTimer === undefined) void this.drain();
       return;
     }
     void this.send(w).then((outcome) => {

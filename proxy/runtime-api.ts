@@ -75,6 +75,8 @@ export class RuntimeError extends Error {
 
 /** Longest command line accepted (HAProxy's buffer is bufsize). */
 const MAX_LINE = 16384;
+/** Commands run from one line (`;`-separated); the rest is refused in one answer. */
+const MAX_COMMANDS_PER_LINE = 256;
 /** A client that sends nothing is dropped after this long. */
 const IDLE_MS = 10_000;
 
@@ -131,9 +133,15 @@ export class RuntimeApi {
    */
   async execute(line: string, level: RuntimeLevel): Promise<string> {
     let out = "";
+    let n = 0;
     for (const part of splitCommands(line)) {
       const words = tokenize(part);
       if (words[0] === "quit") break;
+      // A line of thousands of `;` would build an answer of megabytes in one string.
+      if (++n > MAX_COMMANDS_PER_LINE) {
+        out += `Too many commands on one line: ${MAX_COMMANDS_PER_LINE} at most.\n\n`;
+        break;
+      }
       out += `${await this.run(words, { level })}\n`;
     }
     return out;
@@ -211,8 +219,9 @@ export class RuntimeApi {
       if (busy) return;
       buf += d;
       const nl = buf.indexOf("\n");
-      if (nl !== -1) onLine(buf.slice(0, nl).replace(/\r$/, ""));
-      else if (buf.length > MAX_LINE) sock.destroy();
+      // A line longer than the buffer is refused whether or not its newline came with it.
+      if (nl > MAX_LINE || (nl === -1 && buf.length > MAX_LINE)) sock.destroy();
+      else if (nl !== -1) onLine(buf.slice(0, nl).replace(/\r$/, ""));
     });
     // A line without its newline, then the client's FIN: run it all the same.
     sock.on("end", () => {

@@ -30,6 +30,7 @@ const OP_RUNNING = 2;
  * enabled `disabled` server shows 4, disabled again 5).
  */
 const ADMF_FMAINT = 0x01;
+const ADMF_IMAINT = 0x02;
 const ADMF_CMAINT = 0x04;
 const ADMF_FDRAIN = 0x08;
 
@@ -79,7 +80,8 @@ function opState(sv: ServerRuntime): number {
 }
 
 function adminState(sv: ServerRuntime): number {
-  const config = sv.cfg.disabled ? ADMF_CMAINT : 0;
+  // Maintenance inherited from a tracked server is HAProxy's IMAINT bit.
+  const config = (sv.cfg.disabled ? ADMF_CMAINT : 0) | (sv.inheritedMaint ? ADMF_IMAINT : 0);
   if (sv.admin === "maint") return config | ADMF_FMAINT;
   return sv.admin === "drain" ? config | ADMF_FDRAIN : config;
 }

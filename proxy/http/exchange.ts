@@ -45,6 +45,8 @@ const JOIN_LIMIT = 16384;
 
 /** Bytes of request body buffered while no server connection exists yet, before pausing. */
 const PENDING_LIMIT = 64 * 1024;
+/** The HTX size of a bare `100 Continue`, as HAProxy's byte count has it. */
+const CONTINUE_LOG_BYTES = htxResponseHeadSize(11, 100, "Continue", { names: [], values: [] });
 
 function splitUri(uri: string): { path: string; query: string } {
   let s = uri;
@@ -278,13 +280,13 @@ export class Exchange implements UpstreamOwner {
   private waitForBody(): void {
     const h = this.head.headers;
     const at = headerIndex(h, "expect");
-    if (at !== -1 && h.values[at]!.toLowerCase() === "100-continue") {
+    if (at !== -1 && this.head.version >= 11 && h.values[at]!.toLowerCase() === "100-continue") {
       h.names.splice(at, 1);
       h.values.splice(at, 1);
       const interim = "HTTP/1.1 100 Continue\r\n\r\n";
       this.conn.socket.write(interim, "latin1");
       this.resBytes += interim.length;
-      this.interimLogBytes += htxResponseHeadSize(11, 100, "Continue", { names: [], values: [] });
+      this.interimLogBytes += CONTINUE_LOG_BYTES;
     }
     this.phase = Phase.Request;
     this.whenBodyDone = () => {
@@ -685,7 +687,8 @@ export class Exchange implements UpstreamOwner {
         this.whenBodyDone = null;
         go();
       }
-      if (this.pendingBytes > PENDING_LIMIT) this.conn.pause();
+      // While http-buffer-request waits, the request buffer's size bounds what is held.
+      if (this.pendingBytes > PENDING_LIMIT && this.bodyFull === null) this.conn.pause();
       return;
     }
     const up = this.up;
@@ -740,6 +743,8 @@ export class Exchange implements UpstreamOwner {
       this.blockedOnClient = false;
       this.conn.clearTimer();
       this.up?.resumeReads();
+      // A request body still coming is bounded by timeout client again.
+      if (!this.reqDone && !this.ended) this.armClientWait();
     }
   }
 
@@ -1013,6 +1018,8 @@ export class Exchange implements UpstreamOwner {
       // client connection goes on as the response said.
       this.keepServer = false;
       this.conn.resume();
+      // No server timeout is left: timeout client bounds the rest of the body.
+      if (!this.blockedOnClient) this.armClientWait();
       return;
     }
     if (this.res === undefined) {

@@ -311,6 +311,30 @@ describe("an early response", () => {
 });
 
 describe("option http-buffer-request", () => {
+  it("goes on once the buffer is full, even when the buffer is bigger than what is read ahead (tune.bufsize 131072)", async () => {
+    const srv = await scriptedServer(
+      (_head, _conn, body) =>
+        `HTTP/1.1 200 OK\r\ncontent-length: ${String(body.length).length}\r\n\r\n${body.length}`,
+    );
+    cleanup.push(() => srv.close());
+    const { ports } = await proxy(
+      `global\n  tune.bufsize 131072\n${DEFAULTS}listen big\n  bind 127.0.0.1:@PORT1\n  option http-buffer-request\n` +
+        `  server s 127.0.0.1:${srv.port}\n`,
+      cleanup,
+    );
+    // The body comes in pieces, so that what is read ahead passes 64 kB before the buffer
+    // (130 kB) is full and the body (100 kB) complete.
+    const c = await RawClient.open(ports[1]!);
+    c.send("POST /big HTTP/1.1\r\nHost: test\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n");
+    for (let i = 0; i < 10; i++) {
+      c.send("x".repeat(10_000));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const r = await c.response();
+    expect(r.status).toBe(200);
+    expect(r.body).toBe("100000");
+  });
+
   it("answers 100-continue itself, and reaches a server only once the body is in, without the Expect", async () => {
     const c = await RawClient.open(bufferedPort);
     c.send("POST /up HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
