@@ -26,6 +26,23 @@ export const HAVE_HAPROXY = (() => {
   }
 })();
 
+/** The two programs the side-by-side tests run on one configuration. */
+export type Program = "haproxy" | "fulcrum";
+
+/** Both when haproxy is installed here, else fulcrum alone. */
+export const PROGRAMS: readonly Program[] = HAVE_HAPROXY ? ["haproxy", "fulcrum"] : ["fulcrum"];
+
+/** `haproxy -db -f CFG` or `fulcrum proxy -db -f CFG` (extra arguments after). */
+export function spawnProgram(
+  program: Program,
+  cfg: string,
+  extra: readonly string[] = [],
+  env: { env?: NodeJS.ProcessEnv } = {},
+): Proc {
+  const args = ["-db", "-f", cfg, ...extra];
+  return program === "haproxy" ? spawnProc("haproxy", args, env) : spawnCli(["proxy", ...args], env);
+}
+
 /**
  * Ports this process has handed out. The kernel may give the same port to two port-0 binds
  * a moment apart; two listeners of one test on the same port would then both bind it when
@@ -325,8 +342,7 @@ export async function startProxy(
   const cfgPath = join(dir.path, "test.cfg");
   writeFileSync(cfgPath, cfgText);
   const env = opts.env ? { env: opts.env } : {};
-  const args = ["-db", "-f", cfgPath, ...(opts.args ?? [])];
-  const proc = program === "haproxy" ? spawnProc("haproxy", args, env) : spawnCli(["proxy", ...args], env);
+  const proc = spawnProgram(program, cfgPath, opts.args ?? [], env);
   if (opts.waitPort !== false) {
     try {
       await Promise.race([

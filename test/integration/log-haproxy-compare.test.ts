@@ -6,8 +6,8 @@ import {
   freePort,
   HAVE_HAPROXY,
   type Proc,
-  spawnCli,
-  spawnProc,
+  type Program,
+  spawnProgram,
   tempDir,
   waitFor,
   waitForPort,
@@ -268,12 +268,7 @@ interface SideResult {
   raw: string[];
 }
 
-async function runSide(
-  kind: "haproxy" | "fulcrum",
-  up: Upstream,
-  up2: Upstream,
-  dead: number,
-): Promise<SideResult> {
+async function runSide(kind: Program, up: Upstream, up2: Upstream, dead: number): Promise<SideResult> {
   const rx: Receiver = await startReceiver();
   const dir = tempDir(`log-compare-${kind}-`);
   const ports = {} as Ports;
@@ -281,8 +276,7 @@ async function runSide(
   const cfg = join(dir.path, "t.cfg");
   const sock = join(dir.path, "admin.sock");
   writeFileSync(cfg, config(ports, rx.port, up.port, up2.port, dead, sock));
-  const proc: Proc =
-    kind === "haproxy" ? spawnProc("haproxy", ["-db", "-f", cfg]) : spawnCli(["proxy", "-db", "-f", cfg]);
+  const proc: Proc = spawnProgram(kind, cfg);
   try {
     await waitForPort(ports.marker, { what: `${kind} listening` });
     // Both checked servers must be seen DOWN before the scenarios run.

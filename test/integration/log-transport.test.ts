@@ -5,8 +5,8 @@ import {
   freePort,
   HAVE_HAPROXY,
   type Proc,
-  spawnCli,
-  spawnProc,
+  type Program,
+  spawnProgram,
   tempDir,
   waitFor,
   waitForPort,
@@ -38,7 +38,7 @@ describe.skipIf(!HAVE_HAPROXY)("log targets side by side with haproxy 2.6", () =
   let ha: Side;
   let fu: Side;
 
-  async function start(kind: "haproxy" | "fulcrum"): Promise<Side> {
+  async function start(kind: Program): Promise<Side> {
     const global = await startReceiver();
     const own = await startReceiver();
     const port = await freePort();
@@ -63,8 +63,7 @@ describe.skipIf(!HAVE_HAPROXY)("log targets side by side with haproxy 2.6", () =
         "",
       ].join("\n"),
     );
-    const proc =
-      kind === "haproxy" ? spawnProc("haproxy", ["-db", "-f", cfg]) : spawnCli(["proxy", "-db", "-f", cfg]);
+    const proc = spawnProgram(kind, cfg);
     await waitForPort(port, { what: `${kind} listening` });
     // waitForPort's empty connection is logged too: wait for it, then start clean.
     await waitFor(() => global.datagrams.length > 0 && own.datagrams.length > 0, {

@@ -9,17 +9,17 @@ import { ctlExchange } from "../../cli/ctl.js";
 import { VERSION } from "../../proxy/version.js";
 import {
   freePort,
-  HAVE_HAPROXY,
+  PROGRAMS,
   type Proc,
-  spawnCli,
-  spawnProc,
+  type Program,
+  spawnProgram,
   tempDir,
   waitFor,
   waitForPort,
 } from "../helpers/index.js";
 import { startUpstream, type Upstream } from "./log-fixture.js";
 
-type Tag = "haproxy" | "fulcrum";
+type Tag = Program;
 
 interface Side {
   readonly tag: Tag;
@@ -87,8 +87,7 @@ describe("stats socket commands answer as haproxy 2.6", () => {
       const listenPort = await freePort();
       const cfg = join(dir.path, `${tag}.cfg`);
       writeFileSync(cfg, config(dir.path, tag, port, listenPort, up.port, dead));
-      const proc =
-        tag === "haproxy" ? spawnProc("haproxy", ["-db", "-f", cfg]) : spawnCli(["proxy", "-db", "-f", cfg]);
+      const proc = spawnProgram(tag, cfg);
       await waitForPort(port, { what: `${tag} listening` });
       const side: Side = {
         tag,
@@ -109,8 +108,7 @@ describe("stats socket commands answer as haproxy 2.6", () => {
       );
       return side;
     };
-    const tags: Tag[] = HAVE_HAPROXY ? ["haproxy", "fulcrum"] : ["fulcrum"];
-    sides.push(...(await Promise.all(tags.map(start))));
+    sides.push(...(await Promise.all(PROGRAMS.map(start))));
   }, 30_000);
 
   afterAll(async () => {

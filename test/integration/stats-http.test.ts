@@ -3,15 +3,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ctlExchange } from "../../cli/ctl.js";
-import {
-  freePort,
-  HAVE_HAPROXY,
-  type Proc,
-  spawnCli,
-  spawnProc,
-  tempDir,
-  waitFor,
-} from "../helpers/index.js";
+import { freePort, HAVE_HAPROXY, type Proc, spawnProgram, tempDir, waitFor } from "../helpers/index.js";
 import { parseHttpLog, type Receiver, startReceiver, startUpstream, type Upstream } from "./log-fixture.js";
 
 const AUTH = `Basic ${Buffer.from("admin:secret").toString("base64")}`;
@@ -184,8 +176,7 @@ describe.skipIf(!HAVE_HAPROXY)("stats page and monitor-uri side by side with hap
     const cfg = join(dir.path, `${kind}.cfg`);
     const sock = join(dir.path, `${kind}.sock`);
     writeFileSync(cfg, config(ports, rx.port, up.port, dead, sock));
-    const proc =
-      kind === "haproxy" ? spawnProc("haproxy", ["-db", "-f", cfg]) : spawnCli(["proxy", "-db", "-f", cfg]);
+    const proc = spawnProgram(kind, cfg);
     await waitFor(() => existsSync(sock), { what: `${kind}'s stats socket` });
     // bdead/d DOWN and be/s1 checked before anything is compared.
     await waitFor(

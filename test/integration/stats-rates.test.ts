@@ -12,15 +12,16 @@ import { ctlExchange } from "../../cli/ctl.js";
 import {
   freePort,
   HAVE_HAPROXY,
+  PROGRAMS,
   type Proc,
-  spawnCli,
-  spawnProc,
+  type Program,
+  spawnProgram,
   tempDir,
   waitFor,
 } from "../helpers/index.js";
 import { startUpstream, type Upstream } from "./log-fixture.js";
 
-type Tag = "haproxy" | "fulcrum";
+type Tag = Program;
 
 interface Side {
   readonly tag: Tag;
@@ -105,8 +106,7 @@ describe("per-second rates and show info as haproxy 2.6", () => {
       const port = await freePort();
       const cfg = join(dir.path, `${tag}.cfg`);
       writeFileSync(cfg, config(dir.path, tag, port, up.port));
-      const proc =
-        tag === "haproxy" ? spawnProc("haproxy", ["-db", "-f", cfg]) : spawnCli(["proxy", "-db", "-f", cfg]);
+      const proc = spawnProgram(tag, cfg);
       const side: Side = { tag, proc, port, sock: join(dir.path, `${tag}.sock`) };
       // Ready once both listeners are open, asked on the socket: a probe on the frontend's
       // port would be a connection in the rates.
@@ -115,8 +115,7 @@ describe("per-second rates and show info as haproxy 2.6", () => {
       });
       return side;
     };
-    const tags: Tag[] = HAVE_HAPROXY ? ["haproxy", "fulcrum"] : ["fulcrum"];
-    sides.push(...(await Promise.all(tags.map(start))));
+    sides.push(...(await Promise.all(PROGRAMS.map(start))));
   }, 30_000);
 
   afterAll(async () => {

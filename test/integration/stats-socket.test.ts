@@ -7,8 +7,7 @@ import {
   HAVE_HAPROXY,
   type Proc,
   runCli,
-  spawnCli,
-  spawnProc,
+  spawnProgram,
   tempDir,
   waitFor,
   waitForPort,
@@ -109,8 +108,7 @@ describe.skipIf(!HAVE_HAPROXY)("stats socket side by side with haproxy 2.6", () 
       const port = await freePort();
       const cfg = join(dir.path, `${tag}.cfg`);
       writeFileSync(cfg, config(dir.path, tag, port, up.port, dead));
-      const proc =
-        tag === "ha" ? spawnProc("haproxy", ["-db", "-f", cfg]) : spawnCli(["proxy", "-db", "-f", cfg]);
+      const proc = spawnProgram(tag === "ha" ? "haproxy" : "fulcrum", cfg);
       await waitForPort(port, { what: `${tag} listening` });
       const side = {
         proc,

@@ -10,18 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ctlExchange } from "../../cli/ctl.js";
 import {
   freePort,
-  HAVE_HAPROXY,
+  PROGRAMS,
   type Proc,
+  type Program,
   rawRequest,
-  spawnCli,
-  spawnProc,
+  spawnProgram,
   tempDir,
   waitFor,
   waitForPort,
 } from "../helpers/index.js";
 import { startUpstream, type Upstream } from "./log-fixture.js";
 
-type Tag = "haproxy" | "fulcrum";
+type Tag = Program;
 
 interface Side {
   readonly tag: Tag;
@@ -159,8 +159,7 @@ describe("typed and JSON stats as haproxy 2.6 prints them", () => {
       const ports = [await freePort(), await freePort(), await freePort()];
       const cfg = join(dir.path, `${tag}.cfg`);
       writeFileSync(cfg, config(dir.path, tag, ports, up.port, dead));
-      const proc =
-        tag === "haproxy" ? spawnProc("haproxy", ["-db", "-f", cfg]) : spawnCli(["proxy", "-db", "-f", cfg]);
+      const proc = spawnProgram(tag, cfg);
       await waitForPort(ports[0]!, { what: `${tag} listening` });
       const side: Side = { tag, proc, sock: join(dir.path, `${tag}.sock`), statsPort: ports[1]! };
       // Checked servers UP (not "UP 2/3"), s2 DOWN, before anything is compared.
@@ -176,8 +175,7 @@ describe("typed and JSON stats as haproxy 2.6 prints them", () => {
       );
       return side;
     };
-    const tags: Tag[] = HAVE_HAPROXY ? ["haproxy", "fulcrum"] : ["fulcrum"];
-    sides.push(...(await Promise.all(tags.map(start))));
+    sides.push(...(await Promise.all(PROGRAMS.map(start))));
   }, 30_000);
 
   afterAll(async () => {
